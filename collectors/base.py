@@ -20,10 +20,22 @@ Rules every collector follows (and `tests/contract.py` checks):
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from revolving_door.errors import CollectorError
 from revolving_door.model import CalendarRef, SyncResult, TimeWindow
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of `revolving-door check`: what was verified, and whether it worked."""
+
+    ok: bool
+    what: str
+    """What was checked, e.g. `token for alice@example.org`."""
+    advice: str = ""
+    """When not ok: what the admin must fix, in plain words."""
 
 
 @runtime_checkable
@@ -39,6 +51,10 @@ class Collector(Protocol):
 
     def sync(self, calendar: CalendarRef, cursor: str | None, window: TimeWindow) -> SyncResult:
         """Changes to `calendar` since `cursor` (None: everything in `window`); raises CollectorError."""
+        ...
+
+    def check(self) -> list[CheckResult]:
+        """Verify credentials and access with the cheapest calls possible (for `revolving-door check`)."""
         ...
 
     def sync_many(
