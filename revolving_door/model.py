@@ -183,6 +183,8 @@ class Meeting:
     families: tuple[str, ...] = field(default=())
     """Family root names of `partners`."""
     external_attendees: tuple[Attendee, ...] = ()
+    all_day: bool = False
+    """An all-day meeting: shown by date, never shifted into another time zone."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,284 @@
+"""Collision detection: pure functions from calendar events and partner matches to collisions.
+
+Two steps, both free of I/O:
+
+1. `build_meetings` merges the copies of one event key found on several staff calendars into one
+   `Meeting` (union of partners, of calendars and of non-declined internal attendees). Inactive
+   meetings (cancelled, or declined by every internal attendee) are dropped: they never collide.
+2. `detect` applies the DESIGN.md collision rule per partner family with a sweep over the family's
+   meetings sorted by start: O(n log n) for the sort plus, per meeting, a binary search for the end
+   of its window and one step per meeting inside that window.
+
+Severity is decided on the gap between the two starts alone, never on calendar dates, because the
+two meetings (and their attendees) may be in different time zones and a UTC date boundary is
+arbitrary for most readers:
+
+    gap < 24 h            "same-day"
+    24 h <= gap <= 72 h   "within-3-days"
+    otherwise             "within-window"  (gap <= window_days * 24 h, inclusive)
+
+Incremental use: the caller recomputes only the families touched by changed events or directory
+changes (`affected_families`) and passes `families=` (and ideally only those families' meetings).
+The result for a family depends only on that family's meetings, so it equals the full run
+restricted to that family.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from datetime import timedelta
+from operator import attrgetter
+
+from revolving_door.model import Attendee, CalendarEvent, Collision, Meeting, PartnerMatch, Severity
+
+__all__ = [
+    "affected_families",
+    "build_meetings",
+    "detect",
+    "group_by_family",
+    "location_key",
+    "same_location",
+    "severity_of",
+]
+
+_DAY = timedelta(days=1)
+_THREE_DAYS = timedelta(days=3)
+_VIRTUAL = re.compile(
+    r"https?://|www\.|\b(zoom|teams|google meet|meet\.google|hangouts?|webex|skype|whereby|online|virtual"
+    r"|remote|phone|telephone|dial[- ]?in|conference call|call|tbd|tba|n/?a)\b"
+)
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def build_meetings(
+    events: Iterable[CalendarEvent],
+    matches: Mapping[tuple[str, str], Sequence[PartnerMatch]],
+    *,
+    internal_domains: Iterable[str],
+    root_of: Callable[[str], str],
+) -> list[Meeting]:
+    """Merge the copies of each event key into one active Meeting, sorted by key; inactive ones are dropped.
+
+    `matches` is keyed by (calendar, key). Merging rules: partners are the union over copies, minus a
+    family root when a more specific member of that family is also matched; internal attendees are
+    the union of each copy's non-declined internal people, minus anyone whose own calendar copy says
+    they declined; any cancelled copy cancels the meeting (only the organizer can cancel); any private
+    copy makes the meeting private. Title, times and location come from the organizer's copy when it
+    was collected, otherwise from the copy of the alphabetically first calendar.
+    """
+    domains = tuple(d.strip().lower() for d in internal_domains)
+    copies: dict[str, list[CalendarEvent]] = {}
+    for event in events:
+        copies.setdefault(event.key, []).append(event)
+    meetings: list[Meeting] = []
+    for key in sorted(copies):
+        meeting = _merge(copies[key], matches, domains, root_of)
+        if meeting is not None:
+            meetings.append(meeting)
+    return meetings
+
+
+def _merge(
+    copies: list[CalendarEvent],
+    matches: Mapping[tuple[str, str], Sequence[PartnerMatch]],
+    domains: tuple[str, ...],
+    root_of: Callable[[str], str],
+) -> Meeting | None:
+    """One Meeting from every calendar's copy of one key, or None when the meeting is inactive."""
+    copies = sorted(copies, key=attrgetter("calendar"))
+    if any(c.cancelled for c in copies):
+        return None
+    primary = next((c for c in copies if c.organizer and c.calendar == c.organizer), copies[0])
+
+    people: set[str] = set()
+    declined_own: set[str] = set()
+    for copy in copies:
+        people.update(copy.internal_attendees(domains))
+        for person in copy.internal_people(domains):
+            if person.email == copy.calendar and person.response == "declined":
+                declined_own.add(person.email)
+    attendees = frozenset(people - declined_own)
+    if not attendees:
+        return None
+
+    names: set[str] = set()
+    for copy in copies:
+        names.update(m.partner for m in matches.get((copy.calendar, copy.key), ()))
+    roots = {name: root_of(name) for name in names}
+    has_member = {root for name, root in roots.items() if root != name}
+    partners = tuple(sorted(name for name in names if not (roots[name] == name and name in has_member)))
+    families = tuple(sorted({roots[name] for name in partners}))
+
+    external: dict[str, Attendee] = {}
+    for copy in copies:
+        for attendee in copy.attendees:
+            if (
+                not attendee.is_resource
+                and attendee.response != "declined"
+                and attendee.email not in external
+                and not _is_internal(attendee.email, domains)
+            ):
+                external[attendee.email] = attendee
+
+    return Meeting(
+        key=primary.key,
+        uid=primary.uid,
+        start=primary.start,
+        end=primary.end,
+        title=primary.title,
+        location=primary.location or next((c.location for c in copies if c.location), ""),
+        private=any(c.private for c in copies),
+        calendars=tuple(sorted({c.calendar for c in copies})),
+        internal_attendees=attendees,
+        partners=partners,
+        families=families,
+        external_attendees=tuple(external[email] for email in sorted(external)),
+        all_day=primary.all_day,
+    )
+
+
+def _is_internal(email: str, domains: tuple[str, ...]) -> bool:
+    """Whether `email` belongs to one of the internal domains (or a subdomain)."""
+    host = email.rpartition("@")[2].strip().rstrip(".").lower()
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def group_by_family(
+    meetings: Iterable[Meeting], families: Collection[str] | None = None
+) -> dict[str, list[Meeting]]:
+    """Meetings per family root (a meeting with two families is in both), optionally only `families`."""
+    groups: dict[str, list[Meeting]] = {}
+    for meeting in meetings:
+        fams = meeting.families
+        if len(fams) > 1:
+            fams = tuple(dict.fromkeys(fams))
+        for family in fams:
+            if families is not None and family not in families:
+                continue
+            group = groups.get(family)
+            if group is None:
+                groups[family] = [meeting]
+            else:
+                group.append(meeting)
+    return groups
+
+
+def affected_families(*meeting_sets: Iterable[Meeting]) -> frozenset[str]:
+    """Families of every meeting given: pass the old and new versions of changed meetings."""
+    return frozenset(family for meetings in meeting_sets for m in meetings for family in m.families)
+
+
+def severity_of(gap: timedelta) -> Severity:
+    """The severity of a collision whose starts are `gap` apart (see the module docstring)."""
+    gap = abs(gap)
+    if gap < _DAY:
+        return "same-day"
+    if gap <= _THREE_DAYS:
+        return "within-3-days"
+    return "within-window"
+
+
+def location_key(location: str) -> tuple[str, str]:
+    """Normalised (place, city) of a location; ("", "") for empty or virtual locations.
+
+    The place is the whole location, case-folded with punctuation collapsed. The city is the last
+    comma-separated part without postal codes (prefixed by the part before it when what remains is a
+    two-letter state or country code), or the place itself for a one-part location without digits.
+    """
+    text = unicodedata.normalize("NFKC", location).casefold()
+    if not text.strip() or _VIRTUAL.search(text):
+        return ("", "")
+    parts = [p for p in (_NON_WORD.sub(" ", part).strip() for part in text.split(",")) if p]
+    if not parts:
+        return ("", "")
+    place = " ".join(parts)
+    if len(parts) == 1:
+        return (place, "" if any(ch.isdigit() for ch in place) else place)
+    city = _without_digits(parts[-1])
+    if len(city) <= 2:
+        city = " ".join(p for p in (_without_digits(parts[-2]), city) if p)
+    return (place, city)
+
+
+def _without_digits(text: str) -> str:
+    """`text` without the words that contain a digit (postal codes, street numbers)."""
+    return " ".join(word for word in text.split() if not any(ch.isdigit() for ch in word))
+
+
+def same_location(first: str, second: str, cache: dict[str, tuple[str, str]] | None = None) -> bool:
+    """Whether two locations share a non-empty normalised place or city (virtual locations never do)."""
+    if cache is None:
+        cache = {}
+    a = cache.get(first)
+    if a is None:
+        a = cache[first] = location_key(first)
+    b = cache.get(second)
+    if b is None:
+        b = cache[second] = location_key(second)
+    return bool((a[0] and a[0] == b[0]) or (a[1] and a[1] == b[1]))
+
+
+_by_start = attrgetter("start", "key")
+
+
+def detect(
+    meetings: Sequence[Meeting] | Iterable[Meeting],
+    *,
+    window_days: int,
+    families: Iterable[str] | None = None,
+) -> list[Collision]:
+    """Every collision among `meetings` by the DESIGN.md rule, per family (optionally only `families`).
+
+    Output order: families sorted by name; within a family, by the earlier meeting's (start, key),
+    then the later one's. Collision.a is always the meeting with the smaller key.
+    """
+    if window_days < 0:
+        raise ValueError(f"window_days must not be negative, got {window_days}")
+    wanted = None if families is None else frozenset(families)
+    window = timedelta(days=window_days)
+    cache: dict[str, tuple[str, str]] = {}
+    found: list[Collision] = []
+    groups = group_by_family(meetings, wanted)
+    for family in sorted(groups):
+        _sweep(family, groups[family], window, cache, found)
+    return found
+
+
+def _sweep(
+    family: str,
+    group: list[Meeting],
+    window: timedelta,
+    cache: dict[str, tuple[str, str]],
+    found: list[Collision],
+) -> None:
+    """Append the collisions of one family's meetings to `found` (sorts `group` in place)."""
+    group.sort(key=_by_start)
+    starts = [m.start for m in group]
+    n = len(group)
+    append = found.append
+    for i in range(n - 1):
+        start = starts[i]
+        end = bisect_right(starts, start + window, i + 1)
+        if end == i + 1:
+            continue
+        first = group[i]
+        uid = first.uid
+        key = first.key
+        people = first.internal_attendees
+        location = first.location
+        for j in range(i + 1, end):
+            other = group[j]
+            if other.uid == uid or other.key == key or not people.isdisjoint(other.internal_attendees):
+                continue
+            gap = starts[j] - start
+            severity: Severity = (
+                "same-day" if gap < _DAY else "within-3-days" if gap <= _THREE_DAYS else "within-window"
+            )
+            near = bool(location and other.location) and same_location(location, other.location, cache)
+            if key < other.key:
+                append(Collision(family, first, other, severity, near))
+            else:
+                append(Collision(family, other, first, severity, near))
