@@ -65,7 +65,9 @@ class AuthError(CollectorError):
 class ThrottledError(CollectorError):
     """The source rate-limited us."""
 
-    def __init__(self, message: str, *, calendar: str | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, calendar: str | None = None, retry_after: float | None = None
+    ) -> None:
         self.retry_after = retry_after
         super().__init__(message, calendar=calendar)
 

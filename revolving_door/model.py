@@ -5,8 +5,8 @@ This module imports nothing of ours. Every datetime here is timezone-aware UTC.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 

@@ -264,7 +264,9 @@ class Settings(_Section):
         if self.store.url_env:
             value = os.environ.get(self.store.url_env)
             if not value:
-                raise ConfigError(f"{self.file.name}: store.url_env: environment variable {self.store.url_env} is not set")
+                raise ConfigError(
+                    f"{self.file.name}: store.url_env: environment variable {self.store.url_env} is not set"
+                )
             return value
         return f"sqlite:///{self.resolve(self.store.path or 'state.db')}"
 
