@@ -25,10 +25,12 @@ restricted to that family.
 
 from __future__ import annotations
 
+import gc
 import re
 import unicodedata
-from bisect import bisect_right
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from operator import attrgetter
 
@@ -239,46 +241,92 @@ def detect(
         raise ValueError(f"window_days must not be negative, got {window_days}")
     wanted = None if families is None else frozenset(families)
     window = timedelta(days=window_days)
-    cache: dict[str, tuple[str, str]] = {}
+    places = _Places()
     found: list[Collision] = []
     groups = group_by_family(meetings, wanted)
-    for family in sorted(groups):
-        _sweep(family, groups[family], window, cache, found)
+    with _gc_paused():
+        for family in sorted(groups):
+            _sweep(family, groups[family], window, places, found)
     return found
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while millions of acyclic objects are created.
+
+    Detection allocates one Collision per pair and creates no reference cycles; with a large live
+    heap (a million meetings), each generational collection would rescan it, costing more than the
+    detection itself. Reference counting still frees everything; the collector is restored after.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _sweep(
     family: str,
     group: list[Meeting],
     window: timedelta,
-    cache: dict[str, tuple[str, str]],
+    places_of: _Places,
     found: list[Collision],
 ) -> None:
     """Append the collisions of one family's meetings to `found` (sorts `group` in place)."""
     group.sort(key=_by_start)
     starts = [m.start for m in group]
-    n = len(group)
+    uids = [m.uid for m in group]
+    people = [m.internal_attendees for m in group]
+    place_ids, city_ids = zip(*[places_of(m.location) for m in group], strict=True) if group else ((), ())
     append = found.append
-    for i in range(n - 1):
+    for i in range(len(group) - 1):
         start = starts[i]
         end = bisect_right(starts, start + window, i + 1)
         if end == i + 1:
             continue
+        # Severity boundaries as indices: gap < 24 h before `same_day`, gap <= 72 h before `three_days`.
+        same_day = bisect_left(starts, start + _DAY, i + 1, end)
+        three_days = bisect_right(starts, start + _THREE_DAYS, same_day, end)
         first = group[i]
-        uid = first.uid
+        uid = uids[i]
         key = first.key
-        people = first.internal_attendees
-        location = first.location
+        attendees = people[i]
+        place = place_ids[i]
+        city = city_ids[i]
         for j in range(i + 1, end):
-            other = group[j]
-            if other.uid == uid or other.key == key or not people.isdisjoint(other.internal_attendees):
+            if uids[j] == uid or not attendees.isdisjoint(people[j]):
                 continue
-            gap = starts[j] - start
+            other = group[j]
+            other_key = other.key
+            if other_key == key:
+                continue
             severity: Severity = (
-                "same-day" if gap < _DAY else "within-3-days" if gap <= _THREE_DAYS else "within-window"
+                "same-day" if j < same_day else "within-3-days" if j < three_days else "within-window"
             )
-            near = bool(location and other.location) and same_location(location, other.location, cache)
-            if key < other.key:
+            near = (place != 0 and place == place_ids[j]) or (city != 0 and city == city_ids[j])
+            if key < other_key:
                 append(Collision(family, first, other, severity, near))
             else:
                 append(Collision(family, other, first, severity, near))
+
+
+class _Places:
+    """Interns locations as (place id, city id) pairs of small integers within one run (0: none)."""
+
+    def __init__(self) -> None:
+        self._by_location: dict[str, tuple[int, int]] = {}
+        self._ids: dict[str, int] = {"": 0}
+
+    def __call__(self, location: str) -> tuple[int, int]:
+        """The (place id, city id) of `location`; equal ids mean equal normalised names."""
+        found = self._by_location.get(location)
+        if found is None:
+            place, city = location_key(location)
+            found = self._by_location[location] = (self._id(place), self._id(city))
+        return found
+
+    def _id(self, name: str) -> int:
+        """The id of one normalised name."""
+        return self._ids.setdefault(name, len(self._ids))
