@@ -331,10 +331,24 @@ class Store:
 
     @staticmethod
     def _bump_directory(conn: Connection) -> None:
-        version = Store._directory_version(conn) + 1
-        if conn.execute(update(t.settings_kv).where(t.settings_kv.c.name == DIRECTORY_VERSION)
-                        .values(value=str(version))).rowcount == 0:
-            conn.execute(insert(t.settings_kv).values(name=DIRECTORY_VERSION, value=str(version)))
+        Store._set_meta(conn, DIRECTORY_VERSION, str(Store._directory_version(conn) + 1))
+
+    @staticmethod
+    def _set_meta(conn: Connection, name: str, value: str) -> None:
+        if conn.execute(update(t.settings_kv).where(t.settings_kv.c.name == name)
+                        .values(value=value)).rowcount == 0:
+            conn.execute(insert(t.settings_kv).values(name=name, value=value))
+
+    def get_meta(self, name: str) -> str | None:
+        """A small named value kept by the service (e.g. the directory version last detected on)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(t.settings_kv.c.value).where(t.settings_kv.c.name == name)).scalar()
+        return None if value is None else str(value)
+
+    def set_meta(self, name: str, value: str) -> None:
+        """Remember a small named value."""
+        with self.transaction() as conn:
+            self._set_meta(conn, name, value)
 
     def unresolved_events(self, version: int) -> list[tuple[int, CalendarEvent]]:
         """Events not yet resolved against directory `version`, with their row ids."""
@@ -384,10 +398,12 @@ class Store:
         with self.engine.connect() as conn:
             return {r.key for r in conn.execute(query).all()}
 
-    def matched_families(self) -> set[str]:
-        """Every family that has at least one matched event."""
+    def known_families(self) -> set[str]:
+        """Every family that has a matched event or a stored collision."""
         with self.engine.connect() as conn:
-            return {r.family for r in conn.execute(select(t.matches.c.family).distinct()).all()}
+            matched = {r.family for r in conn.execute(select(t.matches.c.family).distinct()).all()}
+            colliding = {r.family for r in conn.execute(select(t.collisions.c.family).distinct()).all()}
+        return matched | colliding
 
     # ---- collisions -----------------------------------------------------------------------
 

@@ -1,0 +1,285 @@
+"""The pipeline: collect → store → resolve → detect → plan → deliver, once (`sync --once`) or forever (`serve`).
+
+Functions here receive their ports (store, collectors, delivery, clock) in a `Pipeline`; the
+composition root (`bootstrap.py`) builds it from settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Protocol
+
+from matching.resolver import Resolver
+from notifier.delivery import Delivery, backoff_delay
+from notifier.render import render_alert
+
+from collectors.base import Collector
+from matching.directory import Directory
+from notifier.plan import plan_alerts
+from revolving_door.detect import build_meetings, detect
+from revolving_door.errors import CollectorError, DeliveryError, ThrottledError
+from revolving_door.model import CalendarRef, Collision, Meeting, TimeWindow
+from revolving_door.settings import Settings
+from revolving_door.store import Store
+
+log = logging.getLogger("revolving_door")
+
+DETECTED_VERSION = "detected_directory_version"
+DETECTED_WINDOW = "detected_window_days"
+
+
+class Clock(Protocol):
+    """Tells the time (aware UTC); tests pass a fixed one."""
+
+    def __call__(self) -> datetime: ...
+
+
+@dataclass
+class Pipeline:
+    """Everything one cycle needs, built once by the composition root."""
+
+    settings: Settings
+    store: Store
+    collectors: Sequence[Collector]
+    delivery: Delivery
+    clock: Clock
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did, for the CLI summary, logs, metrics and /healthz."""
+
+    started: datetime
+    finished: datetime | None = None
+    calendars_ok: int = 0
+    calendars_failed: int = 0
+    calendars_skipped: int = 0
+    events_upserted: int = 0
+    events_deleted: int = 0
+    events_resolved: int = 0
+    collisions: int = 0
+    collisions_new: int = 0
+    alerts_queued: int = 0
+    alerts_sent: int = 0
+    alerts_failed: int = 0
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    failing_calendars: list[str] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        """Duration of the cycle."""
+        return ((self.finished or self.started) - self.started).total_seconds()
+
+
+Progress = Callable[[str, int, int], None]
+"""Called as (what, done, total) while calendars are collected."""
+
+
+def collection_window(settings: Settings, now: datetime) -> TimeWindow:
+    """The span of time collected, around now."""
+    return TimeWindow.around(now, settings.collection.past_days, settings.collection.future_days)
+
+
+def run_cycle(p: Pipeline, *, progress: Progress | None = None, respect_backoff: bool = True) -> CycleReport:
+    """One full cycle: collect, resolve, detect, plan, deliver."""
+    report = CycleReport(started=p.clock())
+    touched = collect(p, report, progress=progress, respect_backoff=respect_backoff)
+    directory, touched_by_resolution = resolve(p, report)
+    detect_collisions(p, report, directory, touched | touched_by_resolution)
+    plan(p, report, directory)
+    deliver(p, report)
+    report.finished = p.clock()
+    return report
+
+
+def _retry_at(now: datetime, failures: int, error: CollectorError) -> datetime:
+    """When to try a failing calendar again: Retry-After if given, else exponential backoff."""
+    if isinstance(error, ThrottledError) and error.retry_after:
+        return now + timedelta(seconds=error.retry_after)
+    return now + timedelta(seconds=min(60 * 2 ** max(failures - 1, 0), 6 * 3600))
+
+
+def collect(p: Pipeline, report: CycleReport, *, progress: Progress | None = None,
+            respect_backoff: bool = True) -> set[str]:
+    """Sync every calendar of every source; returns the partner families whose events changed."""
+    now = p.clock()
+    window = collection_window(p.settings, now)
+    touched: set[str] = set()
+    plans: list[tuple[Collector, list[tuple[CalendarRef, str | None]]]] = []
+    for collector in p.collectors:
+        try:
+            cals = collector.calendars()
+        except CollectorError as exc:
+            report.errors.append(f"source {collector.name}: {exc}")
+            log.error("source %s cannot list its calendars: %s", collector.name, exc)
+            continue
+        requests: list[tuple[CalendarRef, str | None]] = []
+        for cal in cals:
+            state = p.store.calendar_state(cal)
+            if respect_backoff and state and state.next_attempt_at and state.next_attempt_at > now:
+                report.calendars_skipped += 1
+                continue
+            requests.append((cal, state.cursor if state else None))
+        plans.append((collector, requests))
+    total = sum(len(r) for _, r in plans)
+    done = 0
+    for collector, requests in plans:
+        for cal, result in collector.sync_many(requests, window):
+            done += 1
+            if progress:
+                progress(cal.owner, done, total)
+            if isinstance(result, CollectorError):
+                _record_failure(p, report, cal, result)
+                continue
+            outcome = p.store.apply_sync(cal, result, now=p.clock())
+            report.calendars_ok += 1
+            report.events_upserted += outcome.upserted
+            report.events_deleted += outcome.deleted
+            touched |= outcome.touched_families
+            for warning in result.warnings:
+                report.warnings.append(warning)
+                log.warning("%s: %s", cal.owner, warning)
+    return touched
+
+
+def _record_failure(p: Pipeline, report: CycleReport, cal: CalendarRef, error: CollectorError) -> None:
+    """Count a calendar's failure and schedule its retry; its cursor is kept."""
+    now = p.clock()
+    state = p.store.calendar_state(cal)
+    failures = (state.failures if state else 0) + 1
+    p.store.record_failure(cal, f"{type(error).__name__}: {error}", now=now,
+                           retry_at=_retry_at(now, failures, error))
+    report.calendars_failed += 1
+    report.failing_calendars.append(cal.owner)
+    message = f"calendar {cal.owner} ({cal.source}): {error}"
+    report.errors.append(message)
+    if failures >= p.settings.service.failure_warning_after:
+        log.warning("%s — failed %d times in a row", message, failures)
+    else:
+        log.info("%s", message)
+
+
+def build_directory(p: Pipeline) -> tuple[Directory, Resolver]:
+    """The partner directory and a resolver over it, from the store and settings."""
+    directory = Directory(p.store.partners())
+    m = p.settings.matching
+    resolver = Resolver(
+        directory,
+        internal_domains=p.settings.organization.internal_domains,
+        freemail_extra=m.freemail_extra,
+        freemail_allow=m.freemail_allow,
+        ignored_domains=[*m.ignored_domains, *p.store.ignored_domains()],
+        title_threshold=m.title_threshold,
+    )
+    return directory, resolver
+
+
+def resolve(p: Pipeline, report: CycleReport) -> tuple[Directory, set[str]]:
+    """Resolve every event not yet resolved against the current directory; returns touched families."""
+    version = p.store.directory_version()
+    directory, resolver = build_directory(p)
+    pending = p.store.unresolved_events(version)
+    resolved = []
+    for event_id, event in pending:
+        found = resolver.resolve(event)
+        resolved.append((event_id, found, [directory.root(m.partner) for m in found]))
+    touched = p.store.save_matches(resolved, version) if resolved else set()
+    report.events_resolved = len(resolved)
+    return directory, touched
+
+
+def meetings_for(p: Pipeline, directory: Directory, keys: Iterable[str]) -> dict[str, Meeting]:
+    """The merged, active meetings with these keys."""
+    keys = list(keys)
+    events = p.store.events(keys)
+    matches = p.store.matches(keys)
+    meetings = build_meetings(events, matches, internal_domains=p.settings.organization.internal_domains,
+                              root_of=directory.root)
+    return {m.key: m for m in meetings}
+
+
+def detect_collisions(p: Pipeline, report: CycleReport, directory: Directory, touched: set[str]) -> None:
+    """Recompute collisions of the families touched (all of them after a directory or window change)."""
+    version = str(p.store.directory_version())
+    window_days = str(p.settings.collision.window_days)
+    full = (p.store.get_meta(DETECTED_VERSION) != version
+            or p.store.get_meta(DETECTED_WINDOW) != window_days)
+    families = p.store.known_families() if full else set(touched)
+    if families:
+        meetings = meetings_for(p, directory, p.store.keys_in_families(families))
+        found = detect(list(meetings.values()), window_days=p.settings.collision.window_days,
+                       families=families)
+        new = p.store.replace_collisions(families, found, now=p.clock())
+        report.collisions_new = len(new)
+    if full:
+        p.store.set_meta(DETECTED_VERSION, version)
+        p.store.set_meta(DETECTED_WINDOW, window_days)
+    report.collisions = len(p.store.collisions())
+
+
+def current_collisions(p: Pipeline, directory: Directory) -> list[Collision]:
+    """Stored collisions with their meetings filled in."""
+    stored = p.store.collisions()
+    meetings = meetings_for(p, directory, {k for c in stored for k in (c.key_a, c.key_b)})
+    out = []
+    for c in stored:
+        a, b = meetings.get(c.key_a), meetings.get(c.key_b)
+        if a is not None and b is not None:
+            out.append(Collision(family=c.family, a=a, b=b, severity=c.severity,  # type: ignore[arg-type]
+                                 same_location=c.same_location))
+    return out
+
+
+def plan(p: Pipeline, report: CycleReport, directory: Directory) -> None:
+    """Queue one email per recipient and family for every collision pair not yet alerted."""
+    now = p.clock()
+    ns = p.settings.notifier
+    alerts = plan_alerts(
+        current_collisions(p, directory),
+        now=now,
+        horizon_days=ns.horizon_days,
+        owners_of=directory.owners_of_family,
+        exclude=ns.exclude,
+        already_alerted=p.store.alerted(),
+    )
+    for alert in alerts:
+        message = render_alert(alert, sender=ns.sender, organization=p.settings.organization.name,
+                               owners=directory.owners_of_family(alert.family))
+        queued = p.store.enqueue(
+            message_id=str(message["Message-ID"]), recipient=alert.recipient, family=alert.family,
+            subject=str(message["Subject"]), message=bytes(message),
+            pairs=[c.pair for c in alert.collisions], now=now)
+        report.alerts_queued += int(queued)
+
+
+def deliver(p: Pipeline, report: CycleReport) -> None:
+    """Send every queued email that is due; failures stay queued with backoff, then fail for good."""
+    max_attempts = p.settings.notifier.max_attempts
+    for row in p.store.due(p.clock()):
+        message = message_from_bytes(row.message, policy=policy.SMTP)
+        assert isinstance(message, EmailMessage)
+        try:
+            p.delivery.send(message)
+        except DeliveryError as exc:
+            attempts = row.attempts + 1
+            retry_at = None if attempts >= max_attempts else p.clock() + backoff_delay(attempts)
+            p.store.mark_attempt_failed(row.id, str(exc), retry_at=retry_at)
+            report.alerts_failed += int(retry_at is None)
+            report.errors.append(f"alert to {row.recipient}: {exc}")
+            log.warning("alert %s to %s not delivered (attempt %d): %s", row.message_id, row.recipient,
+                        attempts, exc)
+            continue
+        p.store.mark_sent(row.id, now=p.clock())
+        report.alerts_sent += 1
+
+
+def jittered(interval: float, jitter: float, rng: random.Random) -> float:
+    """The next sleep: the interval plus a random jitter, so many instances do not poll in step."""
+    return interval + rng.uniform(0, jitter)
