@@ -528,12 +528,13 @@ class Store:
     def save_partners(self, partners: Iterable[Partner], *, replace_names: Iterable[str] = ()) -> None:
         """Upsert partners by name (case-insensitive), removing `replace_names` first; one transaction.
 
-        The caller validates the resulting directory; constraint violations become DirectoryError.
+        The caller validates the resulting directory; a domain held by two partners is a DirectoryError.
         """
         try:
             with self.transaction() as conn:
                 for name in replace_names:
                     conn.execute(delete(t.partners).where(t.partners.c.name_fold == name.casefold()))
+                ids: list[tuple[int, Partner]] = []
                 for p in partners:
                     fold = p.name.casefold()
                     row = conn.execute(select(t.partners.c.id).where(t.partners.c.name_fold == fold)).first()
@@ -545,9 +546,11 @@ class Store:
                         pid = row.id
                         conn.execute(update(t.partners).where(t.partners.c.id == pid).values(**values))
                         conn.execute(delete(t.partner_domains).where(t.partner_domains.c.partner_id == pid))
+                    ids.append((pid, p))
+                # Domains go in only after every changed partner released its old ones, so a domain can
+                # move between two partners of one change; a domain still held elsewhere is refused.
+                for pid, p in ids:
                     if p.domains:
-                        conn.execute(delete(t.partner_domains).where(
-                            t.partner_domains.c.domain.in_(list(p.domains))))
                         conn.execute(insert(t.partner_domains), [
                             {"domain": d, "partner_id": pid, "position": i} for i, d in enumerate(p.domains)])
                 self._bump_directory(conn)
