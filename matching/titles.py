@@ -57,33 +57,38 @@ ABBREVIATIONS: dict[str, str] = {
 # Abbreviations that are also ordinary words ("lost and found") expand in names, never in titles.
 _NAME_ONLY_EXPANSIONS = frozenset({"int", "found", "dep", "nat", "comm", "st", "mt", "gov"})
 
+def _words(text: str) -> frozenset[str]:
+    """The whitespace-separated words of `text`."""
+    return frozenset(text.split())
+
+
 STOPWORDS = frozenset({"the", "of", "for", "and", "a", "an", "in", "on", "de", "la", "le", "du", "des",
                        "der", "die", "das", "y", "et", "l", "d", "to"})
 LEGAL_SUFFIXES = frozenset({"inc", "incorporated", "ltd", "limited", "llc", "llp", "lp", "plc", "gmbh", "ag",
                             "sa", "sas", "sarl", "nv", "bv", "pty", "srl", "spa", "ab", "asa", "oy", "kk",
                             "pbc", "company", "ggmbh", "ev", "bhd", "pte", "pvt", "cic"})
 # Words of meeting: next to a name they show it is an organisation being met.
-MEETING_WORDS = frozenset("""
+MEETING_WORDS = _words("""
 meeting meetings call calls sync catchup checkin visit visits review reviews update updates planning plan
 workshop debrief briefing annual quarterly weekly monthly biweekly daily field site team teams partnership
 partners partner proposal grant grants board steering delegation mission roundtable dinner lunch breakfast
 coffee intro introduction kickoff followup discussion discussions consultation negotiation negotiations
 contract agreement mou donor donors program project projects pitch summit conference convening session
 sessions presentation staff office offices headquarters leadership ceo colleagues representatives officials
-reps meet talks touchpoint touch base call1 standup retreat symposium forum panel webinar event reception
+reps meet talks touchpoint touch base standup retreat symposium forum panel webinar event reception
 visiting hosted hosting debriefing prep preparation strategy alignment coordination report reporting
-""".split())
+""")
 # Words before a name that show it is an organisation being met ("with", "from", "for", …).
-LEFT_CUES = frozenset("""
+LEFT_CUES = _words("""
 with w meet meeting meetings call visit visiting intro introduction sync from at for re to between join
 joining hosting host hosted by via prep debrief and x vs versus mission roundtable partner partners
 catchup checkin coffee lunch dinner breakfast
-""".split())
+""")
 # Leading labels that calendars add and that say nothing about the partner.
-NEUTRAL_LABELS = frozenset("""
+NEUTRAL_LABELS = _words("""
 canceled cancelled updated invitation reminder fw fwd re tentative accepted declined new event moved
 rescheduled postponed tbc tbd draft hold
-""".split())
+""")
 
 _TOKEN = re.compile(
     r"(?:[^\W\d_]\.){2,}"  # dotted initials: U.S., A.P.
