@@ -22,6 +22,7 @@ read is that calendar's `BadDataError`; connection failures are `SourceUnavailab
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import threading
@@ -214,7 +215,8 @@ class GoogleCollector:
         self._base_creds: dict[str, service_account.Credentials] = {}
         try:
             for scope in (EVENTS_SCOPE, DIRECTORY_SCOPE):
-                self._base_creds[scope] = service_account.Credentials.from_service_account_info(
+                # google-auth leaves this constructor unannotated
+                self._base_creds[scope] = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
                     self._info, scopes=[scope]
                 )
         except (ValueError, KeyError, TypeError, GoogleAuthError) as exc:
@@ -411,10 +413,8 @@ class GoogleCollector:
         while True:
             if page is None:
                 query = {**params, **({"pageToken": page_token} if page_token else {})}
-                page = self._execute(
-                    calendar.owner, EVENTS_SCOPE, lambda svc, q=query: svc.events().list(**q), tally,
-                    label=calendar.owner,
-                )
+                page = self._execute(calendar.owner, EVENTS_SCOPE, _lister("events", query), tally,
+                                     label=calendar.owner)
             self._absorb(calendar, page, window, changes, tally, full=full)
             next_page = page.get("nextPageToken")
             if isinstance(next_page, str) and next_page:
@@ -448,7 +448,10 @@ class GoogleCollector:
                 continue
             source_id: str = item["id"]
             event: CalendarEvent | None = None
-            if item.get("status") != "cancelled" and item.get("eventType", "default") not in SKIPPED_EVENT_TYPES:
+            # A cancelled item is only guaranteed its id: with nothing more it is a deletion; with its
+            # data (a cancelled meeting still on an attendee's calendar) it is kept as cancelled.
+            bare = item.get("status") == "cancelled" and not (item.get("start") and item.get("iCalUID"))
+            if not bare and item.get("eventType", "default") not in SKIPPED_EVENT_TYPES:
                 try:
                     event = _to_event(calendar.owner, item, tally)
                 except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -488,19 +491,22 @@ class GoogleCollector:
         while True:
             batch = BatchHttpRequest(callback=collect, batch_uri=self._batch_uri)
             for index, (job, token) in enumerate(ready):
-                request = self._request(
-                    lambda svc, j=job: svc.events().list(
-                        calendarId=self._google_id(j.calendar), syncToken=j.cursor.sync_token, singleEvents=True,
-                        showDeleted=True, maxResults=2500, fields=FIELDS,
-                    )
-                )
+                query = {
+                    "calendarId": self._google_id(job.calendar),
+                    "syncToken": job.cursor.sync_token,
+                    "singleEvents": True,
+                    "showDeleted": True,
+                    "maxResults": 2500,
+                    "fields": FIELDS,
+                }
+                request = self._request(_lister("events", query))
                 # The bearer token goes in the part's own headers (not an AuthorizedHttp) so that the
                 # library never refreshes credentials inside the batch, where a refused token would
                 # abort every other calendar's call.
                 request.headers["authorization"] = f"Bearer {token}"
                 request.http = httplib2.Http(proxy_info=None, timeout=self._timeout)
                 postproc = request.postproc
-                request.postproc = lambda resp, content, p=postproc: _safe_postproc(p, resp, content)
+                request.postproc = functools.partial(_safe_postproc, postproc)
                 batch.add(request, request_id=str(index))
             for job, _ in ready:
                 job.tally.requests += 1
@@ -554,7 +560,9 @@ class GoogleCollector:
             outcome.follow_ups.append(lambda: self._batch(retry, window, retry_delay))
         return outcome
 
-    def _incremental_work(self, job: _Job, window: TimeWindow, first_page: dict[str, Any] | None) -> Callable[[], _Outcome]:
+    def _incremental_work(
+        self, job: _Job, window: TimeWindow, first_page: dict[str, Any] | None
+    ) -> Callable[[], _Outcome]:
         """Work for the pool: finish one incremental sync (falls back to a full sync on 410)."""
 
         def run() -> SyncResult:
@@ -565,7 +573,9 @@ class GoogleCollector:
 
         return self._guarded_work(job.calendar, run)
 
-    def _full_sync_work(self, calendar: CalendarRef, window: TimeWindow, tally: _Tally) -> Callable[[], SyncResult]:
+    def _full_sync_work(
+        self, calendar: CalendarRef, window: TimeWindow, tally: _Tally
+    ) -> Callable[[], SyncResult]:
         """A full sync as a callable."""
         return lambda: self._full_sync(calendar, window, tally)
 
@@ -616,7 +626,7 @@ class GoogleCollector:
         with self._lock:
             creds = self._creds.get(key)
             if creds is None:
-                creds = self._base_creds[scope].with_subject(subject)
+                creds = self._base_creds[scope].with_subject(subject)  # type: ignore[no-untyped-call]
                 self._creds[key] = creds
             subject_lock = self._subject_locks.setdefault(key, threading.Lock())
         with subject_lock:
@@ -649,7 +659,7 @@ class GoogleCollector:
                 f"Access and data control → API controls → Domain-wide delegation and add that client ID with "
                 f"that scope ({text})"
             )
-        if "Invalid email or User ID" in text or "invalid_grant" in text and "user" in text.lower():
+        if "Invalid email or User ID" in text or ("invalid_grant" in text and "user" in text.lower()):
             return f"Google refused a token for {subject}: user not found or suspended in Google Workspace ({text})"
         if "invalid_client" in text or "Invalid JWT Signature" in text:
             return (
@@ -720,9 +730,9 @@ class GoogleCollector:
         self._block(error, 60)
         return error
 
-    def _backoff(self, attempt: int, retry_after: float) -> float:
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait before retry number `attempt + 1`: jittered exponential, at least Retry-After."""
-        return max(retry_after, self._jitter() * min(32.0, 2.0**attempt))
+        return max(retry_after or 0.0, self._jitter() * min(32.0, 2.0**attempt))
 
     def _classify(self, exc: HttpError, label: str) -> tuple[CollectorError, float | None]:
         """An HttpError as our error, and the Retry-After (0 when retryable without one; None: final)."""
@@ -788,7 +798,7 @@ class GoogleCollector:
             query = {**params, **({"pageToken": page_token} if page_token else {})}
             try:
                 page = self._execute(
-                    directory.admin_email, DIRECTORY_SCOPE, lambda svc, q=query: svc.users().list(**q), _Tally(),
+                    directory.admin_email, DIRECTORY_SCOPE, _lister("users", query), _Tally(),
                     label=directory.admin_email,
                 )
             except AuthError as exc:
@@ -806,6 +816,15 @@ class GoogleCollector:
             page_token = page.get("nextPageToken") or None
             if not page_token:
                 return users
+
+
+def _lister(resource: str, query: dict[str, Any]) -> Callable[[Any], Any]:
+    """A request factory: `service.<resource>().list(**query)`."""
+
+    def make(service: Any) -> Any:
+        return getattr(service, resource)().list(**query)
+
+    return make
 
 
 def _safe_postproc(postproc: Callable[[Any, bytes], Any], resp: Any, content: bytes) -> Any:
@@ -901,6 +920,6 @@ def _to_event(owner: str, item: dict[str, Any], tally: _Tally) -> CalendarEvent:
         location=str(item.get("location") or ""),
         organizer=organizer,
         attendees=tuple(attendees),
-        status="tentative" if status == "tentative" else "confirmed",
+        status=status if status in ("tentative", "cancelled") else "confirmed",
         private=item.get("visibility") in ("private", "confidential"),
     )

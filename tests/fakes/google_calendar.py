@@ -151,8 +151,16 @@ def _event_id(uid: str) -> str:
 
 def _error(status: int, reason: str, message: str, domain: str = "global", **extra: Any) -> _Reply:
     """A Google JSON error reply."""
-    statuses = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-                410: "FAILED_PRECONDITION", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+    statuses = {
+        400: "INVALID_ARGUMENT",
+        401: "UNAUTHENTICATED",
+        403: "PERMISSION_DENIED",
+        404: "NOT_FOUND",
+        410: "FAILED_PRECONDITION",
+        429: "RESOURCE_EXHAUSTED",
+        500: "INTERNAL",
+        503: "UNAVAILABLE",
+    }
     body = {
         "error": {
             "code": status,
@@ -195,7 +203,7 @@ class FakeGoogle:
         self._batches = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -313,8 +321,9 @@ class FakeGoogle:
                     }
                 )
         else:
-            resources.append({**common, "id": base_id, "start": {"dateTime": _iso(start)},
-                              "end": {"dateTime": _iso(end)}})
+            resources.append(
+                {**common, "id": base_id, "start": {"dateTime": _iso(start)}, "end": {"dateTime": _iso(end)}}
+            )
         with self._lock:
             keep = {r["id"] for r in resources}
             for item_id in self._ids_of(calendar, uid):
@@ -327,7 +336,8 @@ class FakeGoogle:
         """Ids of the live items of `calendar` with this iCalUID."""
         items = self._items.get(calendar.lower(), {})
         return [
-            i for i, it in items.items()
+            i
+            for i, it in items.items()
             if it.resource.get("iCalUID") == uid and it.resource.get("status") != "cancelled"
         ]
 
@@ -385,10 +395,7 @@ class FakeGoogle:
     def calls(self, kind: str = "list", calendar: str | None = None) -> list[RecordedRequest]:
         """Recorded requests of one kind (and calendar)."""
         with self._lock:
-            return [
-                r for r in self.requests
-                if r.kind == kind and (calendar is None or r.calendar == calendar.lower())
-            ]
+            return [r for r in self.requests if r.kind == kind and (calendar is None or r.calendar == calendar.lower())]
 
     def roundtrips(self) -> int:
         """How many HTTP requests reached the fake (batch parts are not round trips)."""
@@ -432,8 +439,9 @@ class FakeGoogle:
             subject = payload.get("sub")
         except (ValueError, IndexError):
             payload = {}
-        self._record(RecordedRequest("token", "POST", "/token", {"scope": str(payload.get("scope", ""))},
-                                     subject, reply.status))
+        self._record(
+            RecordedRequest("token", "POST", "/token", {"scope": str(payload.get("scope", ""))}, subject, reply.status)
+        )
         return reply
 
     def _token_reply(self, form: dict[str, str]) -> _Reply:
@@ -455,21 +463,32 @@ class FakeGoogle:
         if payload.get("iss") != CLIENT_EMAIL:
             return _json({"error": "invalid_client", "error_description": "The OAuth client was not found."}, 401)
         if not (payload.get("iat", 0) - 300 <= now < payload.get("exp", 0)):
-            return _json({"error": "invalid_grant", "error_description": "Invalid JWT: Token must be a short-lived "
-                          "token (60 minutes) and in a reasonable timeframe."}, 400)
+            return _json(
+                {
+                    "error": "invalid_grant",
+                    "error_description": "Invalid JWT: Token must be a short-lived "
+                    "token (60 minutes) and in a reasonable timeframe.",
+                },
+                400,
+            )
         subject = str(payload.get("sub") or "").lower()
         if subject in self.refused:
             error = self.refused[subject]
             if error == "invalid_grant":
                 return _json({"error": "invalid_grant", "error_description": "Invalid email or User ID"}, 400)
-            return _json({"error": error, "error_description": "Client is unauthorized to retrieve access tokens "
-                          "using this method, or client not authorized for any of the scopes requested."}, 401)
+            return _json(
+                {
+                    "error": error,
+                    "error_description": "Client is unauthorized to retrieve access tokens "
+                    "using this method, or client not authorized for any of the scopes requested.",
+                },
+                401,
+            )
         if self.known_users is not None and subject not in self.known_users:
             return _json({"error": "invalid_grant", "error_description": "Invalid email or User ID"}, 400)
         token = "ya29.fake-" + secrets.token_urlsafe(24)
         with self._lock:
-            self._tokens[token] = (subject, frozenset(str(payload.get("scope", "")).split()),
-                                   now + self.token_lifetime)
+            self._tokens[token] = (subject, frozenset(str(payload.get("scope", "")).split()), now + self.token_lifetime)
         return _json({"access_token": token, "expires_in": self.token_lifetime, "token_type": "Bearer"})
 
     def _who(self, headers: dict[str, str]) -> tuple[str, frozenset[str]] | None:
@@ -511,18 +530,26 @@ class FakeGoogle:
     def _list(self, who: tuple[str, frozenset[str]] | None, calendar: str, params: dict[str, str]) -> _Reply:
         """events.list."""
         if who is None:
-            return _error(401, "authError", "Request had invalid authentication credentials.",
-                          location="Authorization", locationType="header")
+            return _error(
+                401,
+                "authError",
+                "Request had invalid authentication credentials.",
+                location="Authorization",
+                locationType="header",
+            )
         subject, scopes = who
         if not scopes & EVENTS_SCOPES:
             return _error(403, "insufficientPermissions", "Request had insufficient authentication scopes.")
         if not self.api_enabled:
             return _error(
-                403, "accessNotConfigured",
+                403,
+                "accessNotConfigured",
                 "Google Calendar API has not been used in project 123 before or it is disabled. Enable it by "
                 "visiting https://console.developers.google.com/apis/api/calendar-json.googleapis.com/overview"
-                "?project=123 then retry.", domain="usageLimits",
-                details=[{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED"}])
+                "?project=123 then retry.",
+                domain="usageLimits",
+                details=[{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED"}],
+            )
         fault = self._take_fault(calendar)
         if fault is not None:
             reply = self._fault_reply(fault)
@@ -643,12 +670,13 @@ class FakeGoogle:
         if not params.get("domain") and not params.get("customer"):
             return _error(400, "badRequest", "Bad Request")
         users = [
-            u for u in self.directory_users
+            u
+            for u in self.directory_users
             if not params.get("domain") or u["primaryEmail"].endswith("@" + params["domain"])
         ]
         start = int(params.get("pageToken", "0") or 0)
         size = min(int(params.get("maxResults", "100")), 500)
-        out: dict[str, Any] = {"kind": "admin#directory#users", "users": users[start:start + size]}
+        out: dict[str, Any] = {"kind": "admin#directory#users", "users": users[start : start + size]}
         if start + size < len(users):
             out["nextPageToken"] = str(start + size)
         return _json(out)
@@ -662,8 +690,18 @@ class FakeGoogle:
             b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
         )
         parts: Sequence[Any] = message.get_payload() if message.is_multipart() else []
-        self._record(RecordedRequest("batch", "POST", "/batch/calendar/v3", {"parts": str(len(parts))},
-                                     None, 200 if parts else 400, None, None))
+        self._record(
+            RecordedRequest(
+                "batch",
+                "POST",
+                "/batch/calendar/v3",
+                {"parts": str(len(parts))},
+                None,
+                200 if parts else 400,
+                None,
+                None,
+            )
+        )
         if not parts:
             return _error(400, "badRequest", "Failed to parse batch request")
         boundary = "batch_" + secrets.token_hex(12)
@@ -686,8 +724,16 @@ class FakeGoogle:
             if reply.reset:
                 return reply
             delay = max(delay, reply.delay)
-            status_text = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-                           410: "Gone", 429: "Too Many Requests", 503: "Service Unavailable"}.get(reply.status, "Error")
+            status_text = {
+                200: "OK",
+                400: "Bad Request",
+                401: "Unauthorized",
+                403: "Forbidden",
+                404: "Not Found",
+                410: "Gone",
+                429: "Too Many Requests",
+                503: "Service Unavailable",
+            }.get(reply.status, "Error")
             extra = "".join(f"{k}: {v}\r\n" for k, v in reply.headers.items())
             chunks.append(
                 (
@@ -711,7 +757,7 @@ def _handler_for(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
 
         protocol_version = "HTTP/1.0"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args: Any) -> None:
             """Quiet."""
 
         def _headers(self) -> dict[str, str]:
@@ -737,11 +783,11 @@ def _handler_for(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(reply.body)
 
-        def do_GET(self) -> None:  # noqa: N802 - the base class's naming
+        def do_GET(self) -> None:
             """GET: API calls."""
             self._send(fake.api("GET", self.path, self._headers()))
 
-        def do_POST(self) -> None:  # noqa: N802 - the base class's naming
+        def do_POST(self) -> None:
             """POST: token, batch, or an API call sent as POST with X-HTTP-Method-Override."""
             body = self._body()
             path = urllib.parse.urlsplit(self.path).path
@@ -789,4 +835,4 @@ def meeting(
 def chunked(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     """`values` in slices of `size`."""
     for i in range(0, len(values), size):
-        yield values[i:i + size]
+        yield values[i : i + size]
