@@ -219,6 +219,9 @@ def render_alert(
     message["Message-ID"] = message_id(alert.outbox_keys)
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    # Both parts are quoted-printable, which encodes every "=" as "=3D": the fixed boundary below
+    # ("=_rd_" + hex) can therefore never occur inside a part, and re-rendering is byte-for-byte identical.
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    message.set_boundary("=_rd_" + message_id(alert.outbox_keys)[1:33])
     return message
