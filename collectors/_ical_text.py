@@ -52,7 +52,8 @@ class EventBlock:
     index: int
     section: int
     props: list[Prop] = field(default_factory=list)
-    bad_lines: int = 0
+    bad_lines: list[str] = field(default_factory=list)
+    """Names of wanted properties whose lines could not be read."""
 
     def first(self, name: str) -> Prop | None:
         """The first property called `name`, if any."""
@@ -188,6 +189,6 @@ def _add_event_line(event: EventBlock, line: str) -> None:
         return
     prop = parse_line(line)
     if prop is None:
-        event.bad_lines += 1
+        event.bad_lines.append(name.group(0).upper())
     else:
         event.props.append(prop)

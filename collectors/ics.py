@@ -25,7 +25,8 @@ also applies X-WR-TIMEZONE (x-wr-timezone). Floating times with no X-WR-TIMEZONE
 Keys. A plain VEVENT is keyed by its UID; an occurrence of a series by `UID@YYYY-MM-DD`, the
 occurrence's start date in UTC (a series anchored to a TZID keeps its local wall-clock time,
 so its UTC time moves across DST). If an override was moved onto the date of another
-occurrence of the same series, it is keyed by its RECURRENCE-ID's UTC date instead. An event
+occurrence of the same series, it is keyed by its RECURRENCE-ID's UTC date instead; a second
+occurrence on one UTC date (an RDATE on the same day) is keyed `UID@YYYY-MM-DDTHHMMSSZ`. An event
 without UID gets a stable derived one (hash of DTSTART, SUMMARY and file name) and a warning.
 All-day events start at 00:00 UTC on their date. `source_id` is the key.
 
@@ -40,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 import zoneinfo
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +80,7 @@ _RESPONSES: dict[str, Response] = {"ACCEPTED": "accepted", "TENTATIVE": "tentati
 _STATUSES: dict[str, EventStatus] = {"CANCELLED": "cancelled", "TENTATIVE": "tentative"}
 _EXPAND_MARGIN = timedelta(days=2)
 _INDEX_PROP = "X-RD-BLOCK"
+_RACY_NS = 2_000_000_000
 
 
 # ----------------------------------------------------------------------------- the collector
@@ -265,11 +268,24 @@ def _read_file(calendar: CalendarRef, previous: _Cursor | None) -> _Fetched:
     try:
         stat = path.stat()
         validators: dict[str, Any] = {"mtime_ns": stat.st_mtime_ns, "size": stat.st_size}
-        if previous is not None and all(previous.validators.get(k) == v for k, v in validators.items()):
+        validators["seen_ns"] = time.time_ns()
+        if previous is not None and _same_file(previous.validators, validators):
             return _Fetched(None, validators, requests=0, unchanged=True)
         return _Fetched(path.read_bytes(), validators, requests=1)
     except OSError as exc:
         raise SourceUnavailableError(f"{path}: {exc.strerror or exc}", calendar=calendar.owner) from exc
+
+
+def _same_file(before: dict[str, Any], now: dict[str, Any]) -> bool:
+    """Same mtime and size, and the file was already older than the mtime granularity when last seen.
+
+    A file rewritten within the file system's timestamp granularity can keep its mtime and size
+    (the "racy git" problem); such a file is read and hashed again rather than trusted.
+    """
+    if before.get("mtime_ns") != now["mtime_ns"] or before.get("size") != now["size"]:
+        return False
+    seen = before.get("seen_ns")
+    return isinstance(seen, int) and seen - now["mtime_ns"] > _RACY_NS
 
 
 @dataclass
@@ -402,9 +418,12 @@ class _Reader:
         slow: list[EventBlock] = []
         for block in parsed.events:
             uid = uids[block.index]
-            if block.bad_lines:
-                self.warn(f"event {uid}: {block.bad_lines} unreadable line(s); event skipped")
+            vital = [n for n in block.bad_lines if n in TIMING or n == "UID"]
+            if vital:
+                self.warn(f"event {uid}: unreadable {', '.join(vital)} line; event skipped")
                 continue
+            if block.bad_lines:
+                self.warn(f"event {uid}: unreadable {', '.join(block.bad_lines)} line ignored")
             if block.first("DTSTART") is None:
                 self.warn(f"event {uid}: no DTSTART; event skipped")
                 continue
@@ -488,7 +507,10 @@ class _Reader:
             key = occurrence_key(occ.uid, day)
             if key not in taken:
                 return key
-        self.warn(f"event {occ.uid}: two occurrences on {_day(occ.start)}; later one skipped")
+        key = occurrence_key(occ.uid, occ.start.astimezone(UTC).strftime("%Y-%m-%dT%H%M%SZ"))
+        if key not in taken:
+            return key
+        self.warn(f"event {occ.uid}: the same occurrence twice at {occ.start.isoformat()}; copy skipped")
         return None
 
 
