@@ -125,15 +125,18 @@ def _now() -> datetime:
 
 def advice_for(error: Mapping[str, Any] | str) -> str:
     """Plain-language advice for an msal error dict or an error text, from its AADSTS code."""
-    text = (
-        error if isinstance(error, str) else f"{error.get('error', '')} {error.get('error_description', '')}"
-    )
+    text = error if isinstance(error, str) else f"{error.get('error', '')} {error.get('error_description', '')}"
     for code in re.findall(r"AADSTS(\d+)", text):
         if code in _AADSTS_ADVICE:
             return _AADSTS_ADVICE[code]
     if "invalid_client" in text:
         return "the client credentials were refused: check client_id and the secret or certificate"
-    if "invalid_tenant" in text or ("tenant" in text.lower() and "not found" in text.lower()):
+    lowered = text.lower()
+    if (
+        "invalid_tenant" in text
+        or "authority configuration" in lowered
+        or ("tenant" in lowered and "not found" in lowered)
+    ):
         return _AADSTS_ADVICE["90002"]
     return "check tenant_id, client_id and the credentials of the app registration"
 
@@ -273,9 +276,7 @@ class MicrosoftCollector:
             if "@" in user:
                 refs.append(CalendarRef(self.name, user.strip().lower(), user.strip().lower()))
             else:
-                lookups.append(
-                    _Call(user, user, f"{self._base}/users/{quote(user)}?$select=id,mail,userPrincipalName")
-                )
+                lookups.append(_Call(user, user, f"{self._base}/users/{quote(user)}?$select=id,mail,userPrincipalName"))
         for call in lookups:
             reply = self._call_all([call])[call.id]
             if isinstance(reply, CollectorError):
@@ -303,9 +304,7 @@ class MicrosoftCollector:
         jobs: list[_Job] = []
         for calendar, cursor in requests:
             state = _decode(cursor)
-            if state is not None and (
-                state.start != start or state.end != end or now - state.full_at >= RESYNC_AFTER
-            ):
+            if state is not None and (state.start != start or state.end != end or now - state.full_at >= RESYNC_AFTER):
                 state = None
             job = _Job(calendar, state)
             self._restart(job, start, end, incremental=state is not None)
@@ -416,9 +415,7 @@ class MicrosoftCollector:
         elif isinstance(delta_link, str) and delta_link:
             job.delta = delta_link
         else:
-            job.error = BadDataError(
-                "Graph delta page without nextLink or deltaLink", calendar=job.calendar.owner
-            )
+            job.error = BadDataError("Graph delta page without nextLink or deltaLink", calendar=job.calendar.owner)
 
     def _resolve_series(self, jobs: list[_Job]) -> None:
         """Fetch the iCalUId of every series master not yet known (batched, once per series)."""
@@ -454,26 +451,18 @@ class MicrosoftCollector:
         for cid, (job, master) in wanted.items():
             reply = replies[cid]
             job.requests += 1
-            uid = (
-                reply.body.get("iCalUId")
-                if isinstance(reply, _Reply) and isinstance(reply.body, dict)
-                else None
-            )
+            uid = reply.body.get("iCalUId") if isinstance(reply, _Reply) and isinstance(reply.body, dict) else None
             if isinstance(reply, _Reply) and reply.status == 200 and isinstance(uid, str) and uid:
                 job.series[master] = uid
                 with self._series_lock:
                     self._series[(job.calendar.id, master)] = uid
             else:
                 why = str(reply) if isinstance(reply, CollectorError) else f"HTTP {reply.status} {reply.code}"
-                job.warnings.append(
-                    f"series {master}: could not read its iCalUId ({why}); keyed by series id"
-                )
+                job.warnings.append(f"series {master}: could not read its iCalUId ({why}); keyed by series id")
 
     # ---- conversion ------------------------------------------------------------------------
 
-    def _result(
-        self, job: _Job, window: TimeWindow, start: datetime, end: datetime, now: datetime
-    ) -> SyncResult:
+    def _result(self, job: _Job, window: TimeWindow, start: datetime, end: datetime, now: datetime) -> SyncResult:
         """Turn a finished job's items into a SyncResult and its next cursor."""
         upserts: dict[str, CalendarEvent] = {}
         deletions: list[str] = []
@@ -572,15 +561,12 @@ class MicrosoftCollector:
             except requests.RequestException as exc:
                 raise SourceUnavailableError(f"sign-in service unreachable: {type(exc).__name__}") from exc
             except ValueError as exc:
-                raise AuthError(
-                    f"sign-in failed for tenant {self._tenant_id}: {advice_for(str(exc))}"
-                ) from exc
+                why = f"{exc} {exc.__context__ or ''}"
+                raise AuthError(f"sign-in failed for tenant {self._tenant_id}: {advice_for(why)}") from exc
         if not isinstance(result, dict) or "access_token" not in result:
             err = cast(dict[str, Any], result or {})
             description = str(err.get("error_description") or err.get("error") or "no token").splitlines()[0]
-            raise AuthError(
-                f"sign-in refused ({err.get('error', 'error')}): {description} — {advice_for(err)}"
-            )
+            raise AuthError(f"sign-in refused ({err.get('error', 'error')}): {description} — {advice_for(err)}")
         return str(result["access_token"])
 
     def _mailbox_slot(self, mailbox: str) -> threading.Semaphore:
@@ -628,9 +614,7 @@ class MicrosoftCollector:
                     item.get("body"),
                 )
         for c in calls:
-            out.setdefault(
-                c.id, _Reply(502, {}, {"error": {"code": "missingBatchItem", "message": "no reply"}})
-            )
+            out.setdefault(c.id, _Reply(502, {}, {"error": {"code": "missingBatchItem", "message": "no reply"}}))
         return out
 
     def _relative(self, url: str) -> str:
@@ -709,9 +693,7 @@ class MicrosoftCollector:
                 f"Microsoft Graph kept throttling after {self._max_retries} retries",
                 retry_after=reply.retry_after(),
             )
-        return SourceUnavailableError(
-            f"Microsoft Graph answered {reply.status} after {self._max_retries} retries"
-        )
+        return SourceUnavailableError(f"Microsoft Graph answered {reply.status} after {self._max_retries} retries")
 
     def _error(self, reply: _Reply, what: str, *, calendar: str | None = None) -> CollectorError:
         """The CollectorError for a non-success Graph reply about `what`."""
@@ -726,13 +708,9 @@ class MicrosoftCollector:
         if reply.status == 403:
             return AuthError(f"access denied to {what} ({detail}): {_PERMISSION_ADVICE}", calendar=calendar)
         if reply.status == 429:
-            return ThrottledError(
-                f"throttled reading {what}", calendar=calendar, retry_after=reply.retry_after()
-            )
+            return ThrottledError(f"throttled reading {what}", calendar=calendar, retry_after=reply.retry_after())
         if reply.status >= 500 or reply.status == 0:
-            return SourceUnavailableError(
-                f"Microsoft Graph failed reading {what} ({detail})", calendar=calendar
-            )
+            return SourceUnavailableError(f"Microsoft Graph failed reading {what} ({detail})", calendar=calendar)
         return BadDataError(f"Microsoft Graph rejected the request for {what} ({detail})", calendar=calendar)
 
 
@@ -740,12 +718,12 @@ class MicrosoftCollector:
 
 
 def _bounds(window: TimeWindow) -> tuple[datetime, datetime]:
-    """The window widened to whole UTC days: the delta query's bounds."""
+    """The delta query's bounds: the window's start and end days (UTC), the end day included.
+
+    A window of fixed length that moves with the clock changes both bounds at the same midnight.
+    """
     start = window.start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    end_utc = window.end.astimezone(UTC)
-    end = end_utc.replace(hour=0, minute=0, second=0, microsecond=0)
-    if end < end_utc:
-        end += timedelta(days=1)
+    end = window.end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     return start, end
 
 

@@ -418,7 +418,7 @@ class FakeGraph:
         if "client_assertion" in form:
             header = json.loads(base64.urlsafe_b64decode(form["client_assertion"].split(".")[0] + "=="))
             expected = base64.urlsafe_b64encode(bytes.fromhex(self.thumbprint or "00")).decode().rstrip("=")
-            if header.get("x5t") != expected:
+            if str(header.get("x5t", "")).rstrip("=") != expected:
                 return (
                     401,
                     {},
@@ -611,11 +611,11 @@ class FakeGraph:
             if rest:
                 token = secrets.token_urlsafe(12)
                 self._skip[token] = (box.id, start, end, rest, version, box.epoch)
-                body["@odata.nextLink"] = f"{base}?{urlencode({'$skiptoken': token})}"
+                body["@odata.nextLink"] = f"{base}?{urlencode({'$skiptoken': token}, safe='$')}"
             else:
                 token = secrets.token_urlsafe(12)
                 self._delta_tokens[token] = (box.id, start, end, version, box.epoch)
-                body["@odata.deltaLink"] = f"{base}?{urlencode({'$deltatoken': token})}"
+                body["@odata.deltaLink"] = f"{base}?{urlencode({'$deltatoken': token}, safe='$')}"
         return 200, {}, body
 
     def _group(self, group_id: str, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
