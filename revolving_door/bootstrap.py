@@ -50,8 +50,74 @@ def _build_ics(name: str, src: IcsSourceSettings, settings: Settings) -> Collect
 
 
 def _build_google(name: str, src: GoogleSourceSettings, settings: Settings) -> Collector:
-    """A Google Workspace collector (filled in by the Google collector work)."""
-    raise ConfigError(f"{settings.file.name}: sources: kind = \"google\" is not available in this build")
+    """A Google Workspace collector: the service-account key, the staff to watch, the API endpoint."""
+    import json
+    from datetime import timedelta
+
+    from collectors.google import GoogleCollector, GoogleDirectory
+
+    where = f"{settings.file.name}: source {name}"
+    if src.service_account_file is not None:
+        key_path = settings.resolve(src.service_account_file)
+        try:
+            key_text = key_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{where}: service_account_file: cannot read {key_path}: {exc}") from exc
+        key_origin = str(key_path)
+    else:
+        env_name = src.service_account_json_env or ""
+        key_text = os.environ.get(env_name, "")
+        if not key_text.strip():
+            raise ConfigError(f"{where}: service_account_json_env: environment variable {env_name} is not set")
+        key_origin = f"environment variable {env_name}"
+    try:
+        info = json.loads(key_text)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: the service account key in {key_origin} is not valid JSON ({exc})") from exc
+    if not isinstance(info, dict):
+        raise ConfigError(f"{where}: the service account key in {key_origin} is not a JSON object")
+    missing = [k for k in ("client_email", "private_key", "token_uri") if not info.get(k)]
+    if info.get("type") != "service_account" or missing:
+        raise ConfigError(
+            f"{where}: {key_origin} is not a service account key (type must be service_account"
+            + (f"; missing {', '.join(missing)})" if missing else ")")
+        )
+    users: list[str] | None = None
+    directory: GoogleDirectory | None = None
+    if src.users == "directory":
+        directory = GoogleDirectory(
+            admin_email=src.admin_email or "", domain=src.domain, customer=src.customer, query=src.query
+        )
+    elif src.users is not None:
+        users = list(src.users)
+    else:
+        users_path = settings.resolve(src.users_file or "")
+        try:
+            lines = users_path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{where}: users_file: cannot read {users_path}: {exc}") from exc
+        users, problems = [], []
+        for number, line in enumerate(lines, start=1):
+            entry = line.split("#", 1)[0].strip().lower()
+            if not entry:
+                continue
+            if entry.count("@") != 1 or " " in entry:
+                problems.append(f"{where}: users_file {users_path} line {number}: not an email address: {entry!r}")
+            users.append(entry)
+        if problems:
+            raise ConfigError(problems)
+    return GoogleCollector(
+        name,
+        service_account_info=info,
+        users=users,
+        directory=directory,
+        calendar_ids=tuple(src.calendar_ids),
+        api_endpoint=src.api_endpoint,
+        timeout=src.timeout_seconds,
+        max_retries=src.max_retries,
+        concurrency=src.concurrency,
+        full_resync_every=timedelta(hours=src.full_resync_hours),
+    )
 
 
 def _build_microsoft(name: str, src: MicrosoftSourceSettings, settings: Settings) -> Collector:

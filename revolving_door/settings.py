@@ -118,11 +118,17 @@ class GoogleSourceSettings(_Section):
     domain: str | None = None
     customer: str | None = None
     query: str | None = None
-    calendar_ids: list[str] = ["primary"]
+    calendar_ids: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]] = Field(
+        default=["primary"], min_length=1
+    )
+    """Calendars read per staff member: `primary` is their own calendar."""
     api_endpoint: str | None = None
+    """Root of the Google APIs (e.g. https://restricted.googleapis.com); the token endpoint is the key's token_uri."""
     timeout_seconds: PositiveInt = 30
     max_retries: int = Field(default=5, ge=0, le=20)
     concurrency: PositiveInt = 8
+    full_resync_hours: PositiveInt = 24
+    """How often a bounded full resync collects the meetings that moved into the window."""
 
     @model_validator(mode="after")
     def _credentials_and_users(self) -> GoogleSourceSettings:
@@ -132,6 +138,10 @@ class GoogleSourceSettings(_Section):
             raise ValueError('give exactly one of users (a list, or "directory") or users_file')
         if self.users == "directory" and not (self.domain or self.customer):
             raise ValueError('users = "directory" needs domain or customer')
+        if self.users == "directory" and not self.admin_email:
+            raise ValueError('users = "directory" needs admin_email (an administrator the Directory API is called as)')
+        if self.api_endpoint is not None and not self.api_endpoint.startswith(("https://", "http://")):
+            raise ValueError("api_endpoint must be an http(s) URL, e.g. https://restricted.googleapis.com")
         return self
 
 
