@@ -121,8 +121,47 @@ def _build_google(name: str, src: GoogleSourceSettings, settings: Settings) -> C
 
 
 def _build_microsoft(name: str, src: MicrosoftSourceSettings, settings: Settings) -> Collector:
-    """A Microsoft 365 collector (filled in by the Microsoft collector work)."""
-    raise ConfigError(f"{settings.file.name}: sources: kind = \"microsoft\" is not available in this build")
+    """A Microsoft 365 collector: client secret from the environment (or a certificate), users or a group."""
+    from collectors.microsoft import MicrosoftCollector
+
+    where = f"{settings.file.name}: sources ({name})"
+    credential: str | dict[str, str]
+    if src.client_secret_env is not None:
+        secret = os.environ.get(src.client_secret_env, "")
+        if not secret:
+            raise ConfigError(f"{where}: client_secret_env: environment variable {src.client_secret_env} is not set")
+        credential = secret
+    else:
+        key_path = settings.resolve(src.certificate_file or "")
+        try:
+            private_key = key_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{where}: certificate_file: cannot read {key_path}: {exc}") from exc
+        credential = {"private_key": private_key, "thumbprint": (src.certificate_thumbprint or "").replace(":", "")}
+    users = list(src.users) if src.users is not None else None
+    if src.users_file is not None:
+        users_path = settings.resolve(src.users_file)
+        try:
+            lines = users_path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{where}: users_file: cannot read {users_path}: {exc}") from exc
+        users = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        if not users:
+            raise ConfigError(f"{where}: users_file: {users_path} lists no users")
+    return MicrosoftCollector(
+        name,
+        tenant_id=src.tenant_id,
+        client_id=src.client_id,
+        client_credential=credential,
+        users=users,
+        group_id=src.group_id,
+        authority_host=src.authority_host,
+        graph_endpoint=src.graph_endpoint,
+        page_size=src.page_size,
+        timeout=float(src.timeout_seconds),
+        max_retries=src.max_retries,
+        concurrency=src.concurrency,
+    )
 
 
 def build_delivery(settings: Settings) -> Delivery:
