@@ -35,7 +35,7 @@ from matching.directory import Directory
 from revolving_door.model import PartnerMatch
 
 ABBREVIATIONS: dict[str, str] = {
-    "fdn": "foundation", "fdtn": "foundation", "fndn": "foundation", "found": "foundation",
+    "fdn": "foundation", "fdns": "foundations", "fdtn": "foundation", "fndn": "foundation", "found": "foundation",
     "intl": "international", "int": "international", "intnl": "international",
     "univ": "university", "uni": "university",
     "dept": "department", "dep": "department",
@@ -390,7 +390,9 @@ class TitleMatcher:
                 return None
             if n == 1:
                 ambiguous = edits == 0 and self._zipf(v.tokens[0]) >= self.ambiguous_zipf
-                needs_context = ambiguous or (lowercase_title and v.common)
+                if ambiguous and lowercase_title and v.capitals[:1] == (True,):
+                    return None  # "orange team standup": nothing shows it is the name
+                needs_context = ambiguous
             else:
                 # two ordinary words: capitals are evidence unless every word of the title has them
                 needs_context = lowercase_title or _title_case(toks)

@@ -1,0 +1,123 @@
+"""Tests of matching.titles on organisations that are not in the dev set (generalisation)."""
+
+from __future__ import annotations
+
+import pytest
+
+from matching.directory import Directory
+from matching.titles import TitleMatcher, tokenize
+from revolving_door.model import Partner
+
+HELD_OUT = [
+    Partner("Wellcome Trust", ("wellcome.org",), ("Wellcome",)),
+    Partner("World Health Organization", ("who.int",), ("WHO",)),
+    Partner("UNICEF", ("unicef.org",), ("United Nations Children's Fund",)),
+    Partner("Orange", ("orange.com",), ("Orange S.A.",)),
+    Partner("CARE International", ("care-international.org",), ("CARE",)),
+    Partner("GIZ", ("giz.de",), ("Deutsche Gesellschaft für Internationale Zusammenarbeit",)),
+    Partner("Aga Khan Foundation", ("akdn.org",), ("AKF",)),
+    Partner("Médecins du Monde", ("medecinsdumonde.org",), ("MdM",)),
+    Partner("Nestlé", ("nestle.com",), ("Nestlé S.A.",)),
+    Partner("Swiss Agency for Development and Cooperation", ("eda.admin.ch",), ("SDC",)),
+    Partner("Open Society Foundations", ("opensocietyfoundations.org",), ("OSF",)),
+    Partner("Plan International", ("plan-international.org",)),
+    Partner("Plan International UK", ("plan-uk.org",), parent="Plan International"),
+    Partner("Grameen Bank", ("grameen.com",)),
+    Partner("Water Mission", ("watermission.org",)),
+    Partner("sun power collective", ("sunpower.example",)),
+]
+
+
+@pytest.fixture(scope="module")
+def matcher() -> TitleMatcher:
+    return TitleMatcher(Directory(HELD_OUT))
+
+
+def names(matcher: TitleMatcher, title: str) -> set[str]:
+    return {m.partner for m in matcher.match(title)}
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Prep for GIZ meeting", {"GIZ"}),
+        ("Coffee w/ Sam (Wellcome Trust)", {"Wellcome Trust"}),
+        ("wellcome trust grant review", {"Wellcome Trust"}),
+        ("Wellcom Trust site visit", {"Wellcome Trust"}),
+        ("Aga Khan Fdn: grant review", {"Aga Khan Foundation"}),
+        ("Intro: Aga Khan Fdn. x Northwind", {"Aga Khan Foundation"}),
+        ("Medecins du Monde call", {"Médecins du Monde"}),
+        ("Nestlé S.A. sourcing call", {"Nestlé"}),
+        ("Call with Nestle Inc re sourcing", {"Nestlé"}),
+        ("Swiss Agency for Dev. & Cooperation quarterly review", {"Swiss Agency for Development and Cooperation"}),
+        ("WHO annual meeting", {"World Health Organization"}),
+        ("Unicef <> Acme: education", {"UNICEF"}),
+        ("Meeting with Orange", {"Orange"}),
+        ("Orange <> Acme pilot", {"Orange"}),
+        ("CARE International field visit", {"CARE International"}),
+        ("Plan International UK annual meeting", {"Plan International UK"}),
+        ("OSF/GIZ joint review", {"Open Society Foundations", "GIZ"}),
+        ("Open Society Fdns + AKF donor coordination", {"Open Society Foundations", "Aga Khan Foundation"}),
+        ("Roundtable: Grameen Bank, Water Mission and Acme", {"Grameen Bank", "Water Mission"}),
+        ("Sun power collective budget", {"sun power collective"}),
+    ],
+)
+def test_names_found(matcher: TitleMatcher, title: str, expected: set[str]) -> None:
+    """Names, aliases, abbreviations, typos, accents and legal suffixes are found."""
+    assert names(matcher, title) == expected
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "who is joining lunch?",
+        "Who's bringing snacks",
+        "Orange juice run",
+        "orange team standup",
+        "CARE package drive",
+        "Plan the offsite",
+        "Water mission statement draft",
+        "Welcome trust-building session",
+        "Open society debate club",
+        "Bank holiday",
+        "Lost and found",
+    ],
+)
+def test_ordinary_words_are_not_partners(matcher: TitleMatcher, title: str) -> None:
+    """Ordinary words that coincide with partner names are not matched."""
+    assert names(matcher, title) == set()
+
+
+def test_evidence_and_score(matcher: TitleMatcher) -> None:
+    """Evidence quotes the title span and the name matched, with the score."""
+    [m] = matcher.match("Wellcom Trust site visit")
+    assert m.via == "title"
+    assert m.evidence.startswith('title "Wellcom Trust" ~ name "Wellcome Trust" (')
+    assert 80 <= m.score < 100
+
+
+def test_longest_overlapping_name_wins(matcher: TitleMatcher) -> None:
+    """A name inside a longer matched name is not reported separately."""
+    assert names(matcher, "Intro: Plan International UK x Acme") == {"Plan International UK"}
+
+
+def test_repeated_titles_are_cached(matcher: TitleMatcher) -> None:
+    """A repeated title is answered from the cache."""
+    matcher.match("GIZ sync")
+    before = matcher._cached.cache_info().hits
+    matcher.match("GIZ sync")
+    assert matcher._cached.cache_info().hits == before + 1
+
+
+def test_threshold_is_configurable() -> None:
+    """A stricter threshold refuses typo matches that the default accepts."""
+    strict = TitleMatcher(Directory(HELD_OUT), threshold=99)
+    assert names(strict, "Wellcom Trust site visit") == set()
+    assert names(strict, "Wellcome Trust site visit") == {"Wellcome Trust"}
+
+
+def test_tokenize_splits_names_and_joins_compounds() -> None:
+    """Hyphenated names split, lower-case compounds join, initials lose their dots, possessives are flagged."""
+    toks = tokenize("M-KOPA's fund-raising U.S. Intl")
+    assert [t.norm for t in toks] == ["m", "kopa", "fundraising", "us", "international"]
+    assert toks[1].possessive
