@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
@@ -97,7 +98,14 @@ def _from_graph(value: dict[str, str]) -> datetime:
 class FakeGraph:
     """The fake identity platform + Graph server, its state and its recordings."""
 
-    def __init__(self, *, tenant: str = "contoso-tenant", client_id: str = "app-client-id", secret: str = "s3cret"):
+    def __init__(
+        self,
+        *,
+        tenant: str = "contoso-tenant",
+        client_id: str = "app-client-id",
+        secret: str = "s3cret",
+        tls_dir: Path | None = None,
+    ):
         self.tenant = tenant
         self.client_id = client_id
         self.secret = secret
@@ -123,6 +131,12 @@ class FakeGraph:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
+        self.login_base, self.graph_base = LOGIN, GRAPH
+        self.ca_file: Path | None = None
+        """With `tls_dir`: the self-signed certificate to trust (REQUESTS_CA_BUNDLE) for https://127.0.0.1:PORT."""
+        if tls_dir is not None:
+            self.ca_file = _serve_tls(self._server, tls_dir)
+            self.login_base = self.graph_base = f"https://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -385,9 +399,9 @@ class FakeGraph:
                 200,
                 {},
                 {
-                    "token_endpoint": f"{LOGIN}/{tenant}/oauth2/v2.0/token",
-                    "authorization_endpoint": f"{LOGIN}/{tenant}/oauth2/v2.0/authorize",
-                    "issuer": f"{LOGIN}/{tenant}/v2.0",
+                    "token_endpoint": f"{self.login_base}/{tenant}/oauth2/v2.0/token",
+                    "authorization_endpoint": f"{self.login_base}/{tenant}/oauth2/v2.0/authorize",
+                    "issuer": f"{self.login_base}/{tenant}/v2.0",
                 },
             )
         if path.endswith("/oauth2/v2.0/token") and method == "POST":
@@ -399,7 +413,7 @@ class FakeGraph:
         if self.token_error is not None:
             status, err, description = self.token_error
             return status, {}, {"error": err, "error_description": description}
-        if form.get("grant_type") != "client_credentials" or form.get("scope") != SCOPE:
+        if form.get("grant_type") != "client_credentials" or form.get("scope") != f"{self.graph_base}/.default":
             return (
                 400,
                 {},
@@ -474,7 +488,7 @@ class FakeGraph:
                     404: "ErrorItemNotFound",
                 }.get(fault.status, "generalException")
                 if fault.status == 410:
-                    headers["Location"] = GRAPH + raw_path
+                    headers["Location"] = self.graph_base + raw_path
                 return fault.status, headers, _error(code, f"injected {fault.status}")
         return None
 
@@ -564,7 +578,7 @@ class FakeGraph:
     def _delta(self, box: Mailbox, query: dict[str, str], headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
         """calendarView/delta: initial round, $skiptoken pages and $deltatoken rounds."""
         size = self._page_size(headers)
-        base = f"{GRAPH}/v1.0/users/{quote(box.id)}/calendarView/delta"
+        base = f"{self.graph_base}/v1.0/users/{quote(box.id)}/calendarView/delta"
         with self._lock:
             if "$skiptoken" in query:
                 state = self._skip.pop(query["$skiptoken"], None)
@@ -605,7 +619,7 @@ class FakeGraph:
                 version = box.version
             page, rest = pending[:size], pending[size:]
             body: dict[str, Any] = {
-                "@odata.context": f"{GRAPH}/v1.0/$metadata#Collection(event)",
+                "@odata.context": f"{self.graph_base}/v1.0/$metadata#Collection(event)",
                 "value": page,
             }
             if rest:
@@ -632,7 +646,7 @@ class FakeGraph:
         body: dict[str, Any] = {"value": value}
         if offset + 2 < len(members):
             body["@odata.nextLink"] = (
-                f"{GRAPH}/v1.0/groups/{group_id}/transitiveMembers/microsoft.graph.user?"
+                f"{self.graph_base}/v1.0/groups/{group_id}/transitiveMembers/microsoft.graph.user?"
                 + urlencode({"$select": "id,mail,userPrincipalName", "$skiptoken": str(offset + 2)})
             )
         return 200, {}, body
@@ -654,6 +668,42 @@ class FakeGraph:
             )
             responses.append({"id": item["id"], "status": status, "headers": rh, "body": rbody})
         return 200, {}, {"responses": list(reversed(responses))}
+
+
+def _serve_tls(server: ThreadingHTTPServer, folder: Path) -> Path:
+    """Serve TLS with a fresh self-signed certificate for 127.0.0.1; returns the certificate file."""
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "graph-fake.pem", folder / "graph-fake.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    return cert_file
 
 
 def _in_view(item: dict[str, Any], start: datetime, end: datetime) -> bool:
