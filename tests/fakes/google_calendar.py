@@ -775,13 +775,16 @@ def _handler_for(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
                 self.connection.close()
                 self.close_connection = True
                 return
-            self.send_response(reply.status)
-            headers = {"Content-Type": "application/json; charset=UTF-8", **reply.headers}
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
+            try:
+                self.send_response(reply.status)
+                headers = {"Content-Type": "application/json; charset=UTF-8", **reply.headers}
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up (timeout): nothing to tell it
 
         def do_GET(self) -> None:
             """GET: API calls."""
