@@ -131,7 +131,9 @@ class _Cursor:
             )
         except (ValueError, KeyError, TypeError):
             return None
-        if not out.sync_token or any(d.tzinfo is None for d in (out.window_start, out.window_end, out.full_sync_at)):
+        if not out.sync_token or any(
+            d.tzinfo is None for d in (out.window_start, out.window_end, out.full_sync_at)
+        ):
             return None
         return out
 
@@ -268,10 +270,14 @@ class GoogleCollector:
                 fulls.append(calendar)
             else:
                 jobs.append(_Job(calendar, state))
-        with ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix=f"{self.name}-sync") as pool:
+        with ThreadPoolExecutor(
+            max_workers=self._concurrency, thread_name_prefix=f"{self.name}-sync"
+        ) as pool:
             pending: set[Future[_Outcome]] = set()
             for calendar in fulls:
-                pending.add(pool.submit(self._guarded, calendar, self._full_sync_work(calendar, window, _Tally())))
+                pending.add(
+                    pool.submit(self._guarded, calendar, self._full_sync_work(calendar, window, _Tally()))
+                )
             for start in range(0, len(jobs), BATCH_LIMIT):
                 chunk = jobs[start : start + BATCH_LIMIT]
                 pending.add(pool.submit(self._batch, chunk, window, 0.0))
@@ -295,7 +301,11 @@ class GoogleCollector:
                 )
             ]
         client_id = self._info.get("client_id", "?")
-        out = [CheckResult(True, f"service account key for {self._info.get('client_email')} (client ID {client_id})")]
+        out = [
+            CheckResult(
+                True, f"service account key for {self._info.get('client_email')} (client ID {client_id})"
+            )
+        ]
         if self._users is not None:
             users: Sequence[str] = self._users
         else:
@@ -306,7 +316,9 @@ class GoogleCollector:
                 return out
             out.append(CheckResult(True, f"list staff with the Directory API ({len(users)} users)"))
         if not users:
-            out.append(CheckResult(False, "staff to watch", "No users are configured or listed: nothing to read."))
+            out.append(
+                CheckResult(False, "staff to watch", "No users are configured or listed: nothing to read.")
+            )
             return out
         calendar = self.calendars()[0]
         try:
@@ -321,8 +333,11 @@ class GoogleCollector:
                 calendar.owner,
                 EVENTS_SCOPE,
                 lambda svc: svc.events().list(
-                    calendarId=self._google_id(calendar), maxResults=1, singleEvents=True,
-                    timeMin=_rfc3339(now), fields="items(id)",
+                    calendarId=self._google_id(calendar),
+                    maxResults=1,
+                    singleEvents=True,
+                    timeMin=_rfc3339(now),
+                    fields="items(id)",
                 ),
                 _Tally(),
                 label=calendar.owner,
@@ -413,8 +428,9 @@ class GoogleCollector:
         while True:
             if page is None:
                 query = {**params, **({"pageToken": page_token} if page_token else {})}
-                page = self._execute(calendar.owner, EVENTS_SCOPE, _lister("events", query), tally,
-                                     label=calendar.owner)
+                page = self._execute(
+                    calendar.owner, EVENTS_SCOPE, _lister("events", query), tally, label=calendar.owner
+                )
             self._absorb(calendar, page, window, changes, tally, full=full)
             next_page = page.get("nextPageToken")
             if isinstance(next_page, str) and next_page:
@@ -541,15 +557,20 @@ class GoogleCollector:
                 outcome.follow_ups.append(self._incremental_work(job, window, response))
                 continue
             if exception is None:
-                outcome.results.append((job.calendar, BadDataError(
-                    "Google returned an events page that is not valid JSON", calendar=owner)))
+                outcome.results.append(
+                    (
+                        job.calendar,
+                        BadDataError("Google returned an events page that is not valid JSON", calendar=owner),
+                    )
+                )
                 continue
             if exception.resp.status == 401:
                 self._forget_token(owner, EVENTS_SCOPE)
             error, retry_after = self._classify(exception, owner)
             if isinstance(error, CursorExpiredError):
-                outcome.follow_ups.append(self._guarded_work(job.calendar, self._full_sync_work(
-                    job.calendar, window, job.tally)))
+                outcome.follow_ups.append(
+                    self._guarded_work(job.calendar, self._full_sync_work(job.calendar, window, job.tally))
+                )
             elif retry_after is not None and job.attempts < self._max_retries:
                 retry_delay = max(retry_delay, self._backoff(job.attempts, retry_after))
                 job.attempts += 1
@@ -654,17 +675,20 @@ class GoogleCollector:
         client_id = self._info.get("client_id", "?")
         if "unauthorized_client" in text or "access_denied" in text:
             return (
-                f"Google refused a token for {subject}: the service account (client ID {client_id}) is not "
-                f"authorised for {scope} in domain-wide delegation. In the Google Admin console, open Security → "
-                f"Access and data control → API controls → Domain-wide delegation and add that client ID with "
-                f"that scope ({text})"
+                f"Google refused a token for {subject}: the service account (client ID {client_id}) "
+                f"is not authorised for {scope} in domain-wide delegation. In the Google Admin "
+                "console, open Security → Access and data control → API controls → Domain-wide "
+                f"delegation and add that client ID with that scope ({text})"
             )
         if "Invalid email or User ID" in text or ("invalid_grant" in text and "user" in text.lower()):
-            return f"Google refused a token for {subject}: user not found or suspended in Google Workspace ({text})"
+            return (
+                f"Google refused a token for {subject}: user not found or suspended in Google Workspace "
+                f"({text})"
+            )
         if "invalid_client" in text or "Invalid JWT Signature" in text:
             return (
-                f"Google refused the service account key (deleted, disabled or wrong key?): download a new JSON "
-                f"key ({text})"
+                "Google refused the service account key (deleted, disabled or wrong key?): "
+                f"download a new JSON key ({text})"
             )
         return f"Google refused a token for {subject}: {text}"
 
@@ -713,7 +737,9 @@ class GoogleCollector:
             except TransportError as exc:
                 raise SourceUnavailableError(f"cannot reach Google: {exc}", calendar=label) from exc
             except ValueError as exc:  # the JSON reply could not be decoded
-                raise BadDataError(f"Google returned a reply that is not valid JSON: {exc}", calendar=label) from exc
+                raise BadDataError(
+                    f"Google returned a reply that is not valid JSON: {exc}", calendar=label
+                ) from exc
             except (OSError, httplib2.HttpLib2Error) as exc:
                 if attempt >= self._max_retries:
                     raise self._unreachable(exc, label) from exc
@@ -757,28 +783,31 @@ class GoogleCollector:
             self._block(paused, retry_after or 60)
             return paused, None
         if status >= 500:
-            return SourceUnavailableError(f"Google answered {status} for {label}: {message}", calendar=label), (
-                retry_after or 0.0
-            )
+            return SourceUnavailableError(
+                f"Google answered {status} for {label}: {message}", calendar=label
+            ), (retry_after or 0.0)
         if status == 403 and reasons & {"accessNotConfigured", "SERVICE_DISABLED"}:
             return AuthError(
-                "the Google Calendar API is not enabled in the service account's Google Cloud project: enable it "
-                f"(APIs & Services → Library → Google Calendar API), then retry ({message})",
+                "the Google Calendar API is not enabled in the service account's Google Cloud "
+                "project: enable it (APIs & Services → Library → Google Calendar API), then retry "
+                f"({message})",
                 calendar=label,
             ), None
         if status in (401, 403):
             return AuthError(
-                f"Google refused access for {label} ({status}: {message}); check that domain-wide delegation "
-                f"grants the scope {EVENTS_SCOPE}",
+                f"Google refused access for {label} ({status}: {message}); check that domain-wide "
+                f"delegation grants the scope {EVENTS_SCOPE}",
                 calendar=label,
             ), None
         if status == 404:
             return AuthError(
-                f"calendar not found for {label}: the user or the calendar id does not exist, or is not shared "
-                f"with them ({message})",
+                f"calendar not found for {label}: the user or the calendar id does not exist, or is "
+                f"not shared with them ({message})",
                 calendar=label,
             ), None
-        return BadDataError(f"Google refused the request for {label} ({status}: {message})", calendar=label), None
+        return BadDataError(
+            f"Google refused the request for {label} ({status}: {message})", calendar=label
+        ), None
 
     def _list_directory(self) -> list[str]:
         """Staff emails from the Admin SDK Directory API (suspended users left out)."""
@@ -798,20 +827,27 @@ class GoogleCollector:
             query = {**params, **({"pageToken": page_token} if page_token else {})}
             try:
                 page = self._execute(
-                    directory.admin_email, DIRECTORY_SCOPE, _lister("users", query), _Tally(),
+                    directory.admin_email,
+                    DIRECTORY_SCOPE,
+                    _lister("users", query),
+                    _Tally(),
                     label=directory.admin_email,
                 )
             except AuthError as exc:
                 raise AuthError(
-                    f"cannot list users with the Directory API as {directory.admin_email}: {exc}. The Admin SDK API "
-                    f"must be enabled, domain-wide delegation must grant {DIRECTORY_SCOPE}, and admin_email must be "
-                    "an administrator who may read users"
+                    f"cannot list users with the Directory API as {directory.admin_email}: {exc}. "
+                    f"The Admin SDK API must be enabled, domain-wide delegation must grant "
+                    f"{DIRECTORY_SCOPE}, and admin_email must be an administrator who may read users"
                 ) from exc
             except CollectorError as exc:
                 exc.calendar = None
                 raise
             for user in page.get("users", []) or []:
-                if isinstance(user, dict) and isinstance(user.get("primaryEmail"), str) and not user.get("suspended"):
+                if (
+                    isinstance(user, dict)
+                    and isinstance(user.get("primaryEmail"), str)
+                    and not user.get("suspended")
+                ):
                     users.append(user["primaryEmail"].strip().lower())
             page_token = page.get("nextPageToken") or None
             if not page_token:
@@ -844,8 +880,14 @@ def _error_reasons(exc: HttpError) -> tuple[frozenset[str], str]:
         return frozenset(), str(getattr(exc.resp, "reason", "") or "")
     if not isinstance(error, dict):
         return frozenset(), str(error)
-    reasons = {str(e.get("reason")) for e in error.get("errors", []) or [] if isinstance(e, dict) and e.get("reason")}
-    reasons |= {str(d.get("reason")) for d in error.get("details", []) or [] if isinstance(d, dict) and d.get("reason")}
+    reasons = {
+        str(e.get("reason")) for e in error.get("errors", []) or [] if isinstance(e, dict) and e.get("reason")
+    }
+    reasons |= {
+        str(d.get("reason"))
+        for d in error.get("details", []) or []
+        if isinstance(d, dict) and d.get("reason")
+    }
     return frozenset(reasons), str(error.get("message", ""))
 
 

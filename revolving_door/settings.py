@@ -123,7 +123,7 @@ class GoogleSourceSettings(_Section):
     )
     """Calendars read per staff member: `primary` is their own calendar."""
     api_endpoint: str | None = None
-    """Root of the Google APIs (e.g. https://restricted.googleapis.com); the token endpoint is the key's token_uri."""
+    """Root of the Google APIs (e.g. https://restricted.googleapis.com); tokens use the key's token_uri."""
     timeout_seconds: PositiveInt = 30
     max_retries: int = Field(default=5, ge=0, le=20)
     concurrency: PositiveInt = 8
@@ -139,7 +139,7 @@ class GoogleSourceSettings(_Section):
         if self.users == "directory" and not (self.domain or self.customer):
             raise ValueError('users = "directory" needs domain or customer')
         if self.users == "directory" and not self.admin_email:
-            raise ValueError('users = "directory" needs admin_email (an administrator the Directory API is called as)')
+            raise ValueError('users = "directory" needs admin_email (the administrator to list users as)')
         if self.api_endpoint is not None and not self.api_endpoint.startswith(("https://", "http://")):
             raise ValueError("api_endpoint must be an http(s) URL, e.g. https://restricted.googleapis.com")
         return self

@@ -62,7 +62,12 @@ FORBIDDEN_WITH_SYNC_TOKEN = (
     "privateExtendedProperty",
     "sharedExtendedProperty",
 )
-_RESPONSES = {"needs-action": "needsAction", "accepted": "accepted", "tentative": "tentative", "declined": "declined"}
+_RESPONSES = {
+    "needs-action": "needsAction",
+    "accepted": "accepted",
+    "tentative": "tentative",
+    "declined": "declined",
+}
 
 
 @functools.cache
@@ -285,7 +290,11 @@ class FakeGoogle:
         end: datetime = event["end"]
         duration = end - start
         attendees = [
-            {"email": email, "responseStatus": _RESPONSES.get(resp, resp), **({"resource": True} if res else {})}
+            {
+                "email": email,
+                "responseStatus": _RESPONSES.get(resp, resp),
+                **({"resource": True} if res else {}),
+            }
             for email, resp, res in event.get("attendees", ())
         ]
         organizer = event.get("organizer") or ""
@@ -388,14 +397,20 @@ class FakeGoogle:
         broken JSON), `reset` (connection reset, no reply), `slow` (`seconds` before the reply).
         """
         with self._lock:
-            self.faults.append(Fault(kind, calendar.lower() if calendar else None, times, retry_after, seconds))
+            self.faults.append(
+                Fault(kind, calendar.lower() if calendar else None, times, retry_after, seconds)
+            )
 
     # -- queries -----------------------------------------------------------------------------
 
     def calls(self, kind: str = "list", calendar: str | None = None) -> list[RecordedRequest]:
         """Recorded requests of one kind (and calendar)."""
         with self._lock:
-            return [r for r in self.requests if r.kind == kind and (calendar is None or r.calendar == calendar.lower())]
+            return [
+                r
+                for r in self.requests
+                if r.kind == kind and (calendar is None or r.calendar == calendar.lower())
+            ]
 
     def roundtrips(self) -> int:
         """How many HTTP requests reached the fake (batch parts are not round trips)."""
@@ -440,7 +455,9 @@ class FakeGoogle:
         except (ValueError, IndexError):
             payload = {}
         self._record(
-            RecordedRequest("token", "POST", "/token", {"scope": str(payload.get("scope", ""))}, subject, reply.status)
+            RecordedRequest(
+                "token", "POST", "/token", {"scope": str(payload.get("scope", ""))}, subject, reply.status
+            )
         )
         return reply
 
@@ -455,13 +472,18 @@ class FakeGoogle:
             if header.get("alg") != "RS256":
                 raise ValueError("alg")
             self.key.public_key().verify(
-                _b64url_decode(sig_b64), f"{head_b64}.{payload_b64}".encode(), padding.PKCS1v15(), hashes.SHA256()
+                _b64url_decode(sig_b64),
+                f"{head_b64}.{payload_b64}".encode(),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
             )
         except Exception:
             return _json({"error": "invalid_grant", "error_description": "Invalid JWT Signature."}, 400)
         now = time.time()
         if payload.get("iss") != CLIENT_EMAIL:
-            return _json({"error": "invalid_client", "error_description": "The OAuth client was not found."}, 401)
+            return _json(
+                {"error": "invalid_client", "error_description": "The OAuth client was not found."}, 401
+            )
         if not (payload.get("iat", 0) - 300 <= now < payload.get("exp", 0)):
             return _json(
                 {
@@ -488,7 +510,11 @@ class FakeGoogle:
             return _json({"error": "invalid_grant", "error_description": "Invalid email or User ID"}, 400)
         token = "ya29.fake-" + secrets.token_urlsafe(24)
         with self._lock:
-            self._tokens[token] = (subject, frozenset(str(payload.get("scope", "")).split()), now + self.token_lifetime)
+            self._tokens[token] = (
+                subject,
+                frozenset(str(payload.get("scope", "")).split()),
+                now + self.token_lifetime,
+            )
         return _json({"access_token": token, "expires_in": self.token_lifetime, "token_type": "Bearer"})
 
     def _who(self, headers: dict[str, str]) -> tuple[str, frozenset[str]] | None:
@@ -608,10 +634,13 @@ class FakeGoogle:
             elif "syncToken" in params:
                 known = self._sync_tokens.get(params["syncToken"])
                 if known is None or known[0] != calendar:
-                    return _error(410, "fullSyncRequired", "Sync token is no longer valid, a full sync is required.")
+                    return _error(
+                        410, "fullSyncRequired", "Sync token is no longer valid, a full sync is required."
+                    )
                 since = known[1]
                 changed = sorted(
-                    (it for it in self._items.get(calendar, {}).values() if it.seq > since), key=lambda it: it.seq
+                    (it for it in self._items.get(calendar, {}).values() if it.seq > since),
+                    key=lambda it: it.seq,
                 )
                 page = _Page(calendar, [it.resource for it in changed], self._seq)
             else:
@@ -646,12 +675,14 @@ class FakeGoogle:
         return min(size, max_results)
 
     def _full_listing(self, calendar: str, params: dict[str, str]) -> list[dict[str, Any]]:
-        """Every item of a full sync: timeMin filters on end, timeMax on start; cancelled only with showDeleted."""
+        """A full listing: timeMin filters on end, timeMax on start; cancelled only with showDeleted."""
         time_min = _parse_time(params["timeMin"]) if "timeMin" in params else None
         time_max = _parse_time(params["timeMax"]) if "timeMax" in params else None
         show_deleted = params.get("showDeleted") == "true"
         out = []
-        for it in sorted(self._items.get(calendar, {}).values(), key=lambda it: (it.start, it.resource["id"])):
+        for it in sorted(
+            self._items.get(calendar, {}).values(), key=lambda it: (it.start, it.resource["id"])
+        ):
             if it.resource.get("status") == "cancelled" and not show_deleted:
                 continue
             if time_min is not None and it.end <= time_min:
@@ -746,7 +777,9 @@ class FakeGoogle:
                 + b"\r\n"
             )
         chunks.append(f"--{boundary}--\r\n".encode())
-        return _Reply(200, b"".join(chunks), {"Content-Type": f"multipart/mixed; boundary={boundary}"}, delay=delay)
+        return _Reply(
+            200, b"".join(chunks), {"Content-Type": f"multipart/mixed; boundary={boundary}"}, delay=delay
+        )
 
 
 def _handler_for(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:

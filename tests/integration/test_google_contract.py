@@ -1,4 +1,4 @@
-"""The Google collector, through real google-auth + google-api-python-client against the loopback fake, passes the contract."""
+"""The Google collector (real google-auth + google-api-python-client) passes the contract against the fake."""
 
 from __future__ import annotations
 
@@ -72,7 +72,9 @@ class TestGoogleContract(CollectorContract):
         """The Google driver."""
         return GoogleDriver(google_fake)
 
-    def test_google_driver_paged_and_authorised_per_user(self, source: SourceDriver, google_fake: FakeGoogle) -> None:
+    def test_google_driver_paged_and_authorised_per_user(
+        self, source: SourceDriver, google_fake: FakeGoogle
+    ) -> None:
         """The contract ran through small pages and one delegated token per staff member."""
         source.put(
             ALICE,

@@ -1,4 +1,4 @@
-"""Google collector behaviour against the loopback fake: incremental sync, recovery, faults, batching, threads."""
+"""Google collector behaviour against the loopback fake: incremental sync, recovery, faults, batching."""
 
 from __future__ import annotations
 
@@ -91,8 +91,13 @@ def test_google_incremental_sync_after_creates_edits_and_deletes(google: FakeGoo
     google.put(ALICE, meeting("series", at(3), title="S", rrule="FREQ=WEEKLY;COUNT=3"))
     first = col.sync(ref(ALICE), None, WINDOW)
     state = apply({}, first)
-    assert set(state) == {"a", "b", "series@" + at(3).date().isoformat(), "series@" + at(10).date().isoformat(),
-                          "series@" + at(17).date().isoformat()}
+    assert set(state) == {
+        "a",
+        "b",
+        "series@" + at(3).date().isoformat(),
+        "series@" + at(10).date().isoformat(),
+        "series@" + at(17).date().isoformat(),
+    }
     google.put(ALICE, meeting("c", at(4), title="C"))
     google.touch(ALICE, "a", summary="A renamed")
     google.remove(ALICE, "b")
@@ -311,26 +316,60 @@ def test_google_moving_window_triggers_daily_bounded_resync(google: FakeGoogle) 
 
 
 def test_google_event_fields_are_mapped(google: FakeGoogle) -> None:
-    """All-day dates, confidential visibility, skipped event types, missing organizer and omitted attendees."""
+    """All-day dates, confidential visibility, skipped event types, organizer added, omitted attendees."""
     col, _ = collector(google, [ALICE])
     day = at(2).date().isoformat()
-    google.put_resource(ALICE, {"id": "allday", "iCalUID": "allday@x", "status": "confirmed", "summary": "Offsite",
-                                "start": {"date": day}, "end": {"date": at(3).date().isoformat()},
-                                "visibility": "confidential"})
-    google.put_resource(ALICE, {"id": "ooo", "iCalUID": "ooo@x", "eventType": "outOfOffice", "status": "confirmed",
-                                "start": {"dateTime": "2031-03-22T10:00:00Z"}, "end": {"dateTime": "2031-03-22T12:00:00Z"}})
-    google.put_resource(ALICE, {"id": "meet", "iCalUID": "meet@x", "status": "tentative", "summary": "Visit",
-                                "start": {"dateTime": "2031-03-23T10:00:00+02:00"},
-                                "end": {"dateTime": "2031-03-23T11:00:00+02:00"},
-                                "organizer": {"email": "Boss@Partner.example"}, "attendeesOmitted": True,
-                                "attendees": [{"email": "ALICE@example.org", "responseStatus": "declined", "self": True},
-                                              {"email": "room@resource.calendar.google.com", "resource": True,
-                                               "responseStatus": "accepted"}]})
+    google.put_resource(
+        ALICE,
+        {
+            "id": "allday",
+            "iCalUID": "allday@x",
+            "status": "confirmed",
+            "summary": "Offsite",
+            "start": {"date": day},
+            "end": {"date": at(3).date().isoformat()},
+            "visibility": "confidential",
+        },
+    )
+    google.put_resource(
+        ALICE,
+        {
+            "id": "ooo",
+            "iCalUID": "ooo@x",
+            "eventType": "outOfOffice",
+            "status": "confirmed",
+            "start": {"dateTime": "2031-03-22T10:00:00Z"},
+            "end": {"dateTime": "2031-03-22T12:00:00Z"},
+        },
+    )
+    google.put_resource(
+        ALICE,
+        {
+            "id": "meet",
+            "iCalUID": "meet@x",
+            "status": "tentative",
+            "summary": "Visit",
+            "start": {"dateTime": "2031-03-23T10:00:00+02:00"},
+            "end": {"dateTime": "2031-03-23T11:00:00+02:00"},
+            "organizer": {"email": "Boss@Partner.example"},
+            "attendeesOmitted": True,
+            "attendees": [
+                {"email": "ALICE@example.org", "responseStatus": "declined", "self": True},
+                {
+                    "email": "room@resource.calendar.google.com",
+                    "resource": True,
+                    "responseStatus": "accepted",
+                },
+            ],
+        },
+    )
     result = col.sync(ref(ALICE), None, WINDOW)
     events = {e.source_id: e for e in result.upserts}
     assert set(events) == {"allday", "meet"}
     allday = events["allday"]
-    assert allday.all_day and allday.private and allday.start == datetime.fromisoformat(day).replace(tzinfo=UTC)
+    assert (
+        allday.all_day and allday.private and allday.start == datetime.fromisoformat(day).replace(tzinfo=UTC)
+    )
     meet = events["meet"]
     assert meet.start == datetime(2031, 3, 23, 8, tzinfo=UTC) and meet.status == "tentative"
     assert meet.organizer == "boss@partner.example"
@@ -343,9 +382,17 @@ def test_google_event_fields_are_mapped(google: FakeGoogle) -> None:
 def test_google_recurring_instance_keys_use_original_start_date(google: FakeGoogle) -> None:
     """A moved instance keeps the key of its original date (UID@YYYY-MM-DD from originalStartTime)."""
     col, _ = collector(google, [ALICE])
-    google.put_resource(ALICE, {"id": "s_20310325T230000Z", "iCalUID": "s@x", "recurringEventId": "s",
-                                "originalStartTime": {"dateTime": "2031-03-26T00:30:00+01:30"},
-                                "start": {"dateTime": "2031-03-27T09:00:00Z"}, "end": {"dateTime": "2031-03-27T10:00:00Z"},
-                                "status": "confirmed"})
+    google.put_resource(
+        ALICE,
+        {
+            "id": "s_20310325T230000Z",
+            "iCalUID": "s@x",
+            "recurringEventId": "s",
+            "originalStartTime": {"dateTime": "2031-03-26T00:30:00+01:30"},
+            "start": {"dateTime": "2031-03-27T09:00:00Z"},
+            "end": {"dateTime": "2031-03-27T10:00:00Z"},
+            "status": "confirmed",
+        },
+    )
     (event,) = col.sync(ref(ALICE), None, WINDOW).upserts
     assert event.key == "s@x@2031-03-25" and event.uid == "s@x"
