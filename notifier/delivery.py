@@ -145,9 +145,7 @@ class SmtpDelivery:
     def _connect(self, context: ssl.SSLContext) -> smtplib.SMTP:
         """An open connection (the server's greeting read, EHLO not yet sent)."""
         if self.security == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                self.host, self.port, timeout=self.timeout_seconds, context=context
-            )
+            client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout_seconds, context=context)
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds)
         return client

@@ -148,9 +148,7 @@ def _is_internal(email: str, domains: tuple[str, ...]) -> bool:
     return any(host == d or host.endswith("." + d) for d in domains)
 
 
-def group_by_family(
-    meetings: Iterable[Meeting], families: Collection[str] | None = None
-) -> dict[str, list[Meeting]]:
+def group_by_family(meetings: Iterable[Meeting], families: Collection[str] | None = None) -> dict[str, list[Meeting]]:
     """Meetings per family root (a meeting with two families is in both), optionally only `families`."""
     groups: dict[str, list[Meeting]] = {}
     for meeting in meetings:
@@ -302,9 +300,7 @@ def _sweep(
             other_key = other.key
             if other_key == key:
                 continue
-            severity: Severity = (
-                "same-day" if j < same_day else "within-3-days" if j < three_days else "within-window"
-            )
+            severity: Severity = "same-day" if j < same_day else "within-3-days" if j < three_days else "within-window"
             near = (place != 0 and place == place_ids[j]) or (city != 0 and city == city_ids[j])
             if key < other_key:
                 append(Collision(family, first, other, severity, near))

@@ -100,9 +100,7 @@ def test_detect_equals_brute_force(items: list[Meeting], window_days: int) -> No
 
 @settings(max_examples=150, deadline=None)
 @given(meetings(), WINDOWS, st.randoms(use_true_random=False))
-def test_detect_is_symmetric_in_input_order(
-    items: list[Meeting], window_days: int, rnd: random.Random
-) -> None:
+def test_detect_is_symmetric_in_input_order(items: list[Meeting], window_days: int, rnd: random.Random) -> None:
     """Shuffling or reversing the input changes nothing in the output, not even its order."""
     expected = rows(detect(items, window_days=window_days))
     assert rows(detect(list(reversed(items)), window_days=window_days)) == expected
@@ -125,9 +123,7 @@ def test_every_reported_pair_obeys_the_rule(items: list[Meeting], window_days: i
 
 @settings(max_examples=200, deadline=None)
 @given(meetings(), WINDOWS, st.sampled_from(FAMILIES))
-def test_incremental_equals_full_restricted_to_the_family(
-    items: list[Meeting], window_days: int, family: str
-) -> None:
+def test_incremental_equals_full_restricted_to_the_family(items: list[Meeting], window_days: int, family: str) -> None:
     """Recomputing one family (from all meetings or only its own) equals the full run filtered to it."""
     full = [c for c in detect(items, window_days=window_days) if c.family == family]
     assert detect(items, window_days=window_days, families=[family]) == full
