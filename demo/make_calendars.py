@@ -110,7 +110,7 @@ def render(meeting: Demo, today: date) -> Event:
     ev.add("organizer", organizer)
     for who in meeting.staff + meeting.guests:
         attendee = vCalAddress(f"mailto:{address(who)}")
-        attendee.params["cn"] = vText(who.split("@")[0].replace(".", " ").title())
+        attendee.params["cn"] = vText(who.split("@")[0].split("+")[0].replace(".", " ").title())
         attendee.params["partstat"] = "DECLINED" if who in meeting.declined else "ACCEPTED"
         ev.add("attendee", attendee, encode=0)
     if meeting.room:

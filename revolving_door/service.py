@@ -30,6 +30,8 @@ from revolving_door.store import Store
 
 log = logging.getLogger("revolving_door")
 
+_STORED = policy.SMTP.clone(refold_source="none", max_line_length=200)
+"""Queued messages are sent exactly as rendered: never refolded on the way out."""
 DETECTED_VERSION = "detected_directory_version"
 DETECTED_WINDOW = "detected_window_days"
 
@@ -250,11 +252,11 @@ def plan(p: Pipeline, report: CycleReport, directory: Directory) -> None:
         already_alerted=p.store.alerted(),
     )
     for alert in alerts:
-        message = render_alert(alert, sender=ns.sender, organization=p.settings.organization.name,
+        message = render_alert(alert, sender=ns.sender, organization=p.settings.organization.name, now=now,
                                owners=directory.owners_of_family(alert.family))
         queued = p.store.enqueue(
             message_id=str(message["Message-ID"]), recipient=alert.recipient, family=alert.family,
-            subject=str(message["Subject"]), message=bytes(message),
+            subject=str(message["Subject"]), message=message.as_bytes(policy=_STORED),
             pairs=[c.pair for c in alert.collisions], now=now)
         report.alerts_queued += int(queued)
 
@@ -263,7 +265,7 @@ def deliver(p: Pipeline, report: CycleReport) -> None:
     """Send every queued email that is due; failures stay queued with backoff, then fail for good."""
     max_attempts = p.settings.notifier.max_attempts
     for row in p.store.due(p.clock()):
-        message = message_from_bytes(row.message, policy=policy.SMTP)
+        message = message_from_bytes(row.message, policy=_STORED)
         assert isinstance(message, EmailMessage)
         try:
             p.delivery.send(message)
