@@ -478,3 +478,14 @@ def test_microsoft_collector_is_a_collector() -> None:
 
     collector = MicrosoftCollector("m", tenant_id="t", client_id="c", client_credential="s", users=[ALICE])
     assert isinstance(collector, Collector)
+
+
+def test_microsoft_broken_event_is_skipped_with_a_warning(graph: FakeGraph) -> None:
+    """An event Graph sends in a non-UTC zone is skipped with a warning naming it; the rest arrive."""
+    collector, _ = make_collector(graph)
+    (item_id,) = graph.put(ALICE, make_event("broken", at(5)))
+    graph.put(ALICE, make_event("fine", at(6)))
+    graph.edit(ALICE, item_id, start={"dateTime": "2031-03-06T10:00:00", "timeZone": "Pacific Standard Time"})
+    result = collector.sync(ref(graph, ALICE), None, WINDOW)
+    assert {e.key for e in result.upserts} == {"fine"}
+    assert len(result.warnings) == 1 and "broken" in result.warnings[0]
