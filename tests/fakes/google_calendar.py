@@ -149,7 +149,7 @@ def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _event_id(uid: str) -> str:
+def event_id(uid: str) -> str:
     """A Google-style event id for an iCalUID (the same on every calendar holding the meeting)."""
     return hashlib.sha1(uid.encode()).hexdigest()[:26]
 
@@ -285,7 +285,7 @@ class FakeGoogle:
     def put(self, calendar: str, event: dict[str, Any]) -> None:
         """Create or replace a meeting from a contract-suite event dict (expanding `rrule` into instances)."""
         uid: str = event["uid"]
-        base_id = _event_id(uid)
+        base_id = event_id(uid)
         start: datetime = event["start"]
         end: datetime = event["end"]
         duration = end - start
