@@ -225,7 +225,7 @@ _by_start = attrgetter("start", "key")
 
 
 def detect(
-    meetings: Sequence[Meeting] | Iterable[Meeting],
+    meetings: Iterable[Meeting],
     *,
     window_days: int,
     families: Iterable[str] | None = None,
