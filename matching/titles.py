@@ -28,6 +28,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
+from typing import NamedTuple
 
 from rapidfuzz.distance import OSA
 
@@ -103,8 +104,7 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One word of a title or name."""
 
     surface: str
@@ -128,6 +128,25 @@ class Token:
         return self.surface.isupper()
 
 
+@functools.lru_cache(maxsize=65536)
+def _piece(surface: str, expand_all: bool) -> tuple[str, str, bool] | None:
+    """(surface without dots/possessive, normal form, possessive) of one raw word, or None if empty."""
+    possessive = False
+    s = surface.replace("’", "'")
+    if s.lower().endswith("'s"):
+        s, possessive = s[:-2], True
+    s = s.replace("'", "")
+    if "." in s and not re.search(r"[a-z]\.[a-z]", s):
+        s = s.replace(".", "")
+    if not s:
+        return None
+    folded = (s.lower() if s.isascii() else _fold(s)).replace(".", "")
+    norm = ABBREVIATIONS.get(folded, folded)
+    if not expand_all and folded in _NAME_ONLY_EXPANSIONS:
+        norm = folded
+    return s, norm, possessive
+
+
 def tokenize(text: str, *, expand_all: bool = True) -> list[Token]:
     """Split text into tokens; hyphenated names (`M-KOPA`, `UN-Habitat`) split, ordinary compounds join."""
     tokens: list[Token] = []
@@ -148,20 +167,10 @@ def tokenize(text: str, *, expand_all: bool = True) -> list[Token]:
         else:
             pieces.append((raw, m.start(), m.end()))
         for surface, start, end in pieces:
-            possessive = False
-            s = surface.replace("’", "'")
-            if s.lower().endswith("'s"):
-                s, possessive = s[:-2], True
-            s = s.replace("'", "")
-            if "." in s and not re.search(r"[a-z]\.[a-z]", s):
-                s = s.replace(".", "")
-            if not s:
+            piece = _piece(surface, expand_all)
+            if piece is None:
                 continue
-            folded = _fold(s).replace(".", "")
-            norm = ABBREVIATIONS.get(folded, folded)
-            if not expand_all and folded in _NAME_ONLY_EXPANSIONS:
-                norm = folded
-            tokens.append(Token(s, norm, start, end, text[last_end:start], possessive))
+            tokens.append(Token(piece[0], piece[1], start, end, text[last_end:start], piece[2]))
             last_end = end
     return tokens
 
@@ -268,6 +277,7 @@ class TitleMatcher:
                 for d in {word, *_deletions(word)}:
                     self._deletes.setdefault(d, set()).add(word)
         self._cached = functools.lru_cache(maxsize=cache_size)(self._match)
+        self._word_options = functools.lru_cache(maxsize=cache_size)(self._word_options_uncached)
 
     @staticmethod
     def _name_tokens(text: str) -> tuple[str, ...]:
@@ -284,6 +294,13 @@ class TitleMatcher:
     def match(self, text: str) -> list[PartnerMatch]:
         """The partners named in `text`, best evidence per partner, in order of appearance."""
         return list(self._cached(text))
+
+    def _word_options_uncached(self, w: str) -> dict[str, int]:
+        """Vocabulary words one typo away from `w`: 1, or 2 when `w` is itself an English word."""
+        if not w.isalpha():
+            return {}
+        weight = 2 if self._zipf(w) >= self.ambiguous_zipf else 1
+        return {cand: weight for cand in self._fuzzy(w)}
 
     def _fuzzy(self, word: str) -> set[str]:
         """Vocabulary words within one edit of `word` (which is not itself in the vocabulary)."""
@@ -307,14 +324,12 @@ class TitleMatcher:
         lowercase_title = not any(c.isupper() for c in text)
         options: list[dict[str, int]] = []  # per word position: vocab word → edits
         for w, i in words:
-            opts: dict[str, int] = {}
             if w in self._vocab:
-                opts[w] = 0
-            elif (len(w) >= self.typo_min_length and w.isalpha() and not toks[i].all_caps):
-                weight = 2 if self._zipf(w) >= self.ambiguous_zipf else 1  # 2: the typo is an English word
-                for cand in self._fuzzy(w):
-                    opts[cand] = weight
-            options.append(opts)
+                options.append({w: 0})
+            elif len(w) >= self.typo_min_length and not toks[i].all_caps:
+                options.append(self._word_options(w))
+            else:
+                options.append({})
         hits: list[_Hit] = []
         for pos, opts in enumerate(options):
             for vocab_word in opts:
