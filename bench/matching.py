@@ -129,25 +129,25 @@ def main() -> None:
         chunk = [e for _, e in zip(range(10_000), stream, strict=False)]
         if not chunk:
             break
-        t = time.perf_counter()
+        t = time.process_time()  # CPU time of this process: robust to other load on the machine
         for e in chunk:
             matched += bool(resolver.resolve(e))
-        busy += time.perf_counter() - t
+        busy += time.process_time() - t
         resolved += len(chunk)
     eps = resolved / busy
 
     sample_rng = random.Random(a.seed + 1)
     sample = [t for t, _ in (next(titles(partners, sample_rng)) for _ in range(a.naive_sample))]
     choices = [s for p in partners for s in (p.name, *p.aliases)]
-    t = time.perf_counter()
+    t = time.process_time()
     for title in sample:
         process.extractOne(title, choices, scorer=fuzz.WRatio, score_cutoff=85)
-    naive_per_title = (time.perf_counter() - t) / len(sample)
+    naive_per_title = (time.process_time() - t) / len(sample)
     fresh = Resolver(Directory(partners), internal_domains=["acme.example"]).titles
-    t = time.perf_counter()
+    t = time.process_time()
     for title in sample:
         fresh.match(title)
-    ours_per_title = (time.perf_counter() - t) / len(sample)
+    ours_per_title = (time.process_time() - t) / len(sample)
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"events_per_second={eps:.0f}")

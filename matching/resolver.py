@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from matching.directory import Directory
 from matching.domains import DomainResolver
 from matching.titles import TitleMatcher
-from revolving_door.model import CalendarEvent, PartnerMatch, is_internal_address
+from revolving_door.model import CalendarEvent, PartnerMatch
 
 
 class Resolver:
@@ -54,9 +54,7 @@ class Resolver:
         if event.organizer and event.organizer.strip().lower() not in listed:
             addresses.append(event.organizer)
         for email in addresses:
-            if is_internal_address(email, self.internal_domains):
-                continue
-            m = self.domains.resolve_address(email)
+            m = self.domains.resolve_address(email)  # internal hosts resolve to nothing
             if m is not None and m.partner not in found:
                 found[m.partner] = m
         texts = [event.title]
