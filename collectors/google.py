@@ -162,6 +162,8 @@ class _Job:
     cursor: _Cursor
     tally: _Tally = field(default_factory=_Tally)
     attempts: int = 0
+    refreshed: bool = False
+    """Whether its token was already renewed after a 401 in this sync."""
 
 
 @dataclass
@@ -564,10 +566,13 @@ class GoogleCollector:
                     )
                 )
                 continue
-            if exception.resp.status == 401:
-                self._forget_token(owner, EVENTS_SCOPE)
             error, retry_after = self._classify(exception, owner)
-            if isinstance(error, CursorExpiredError):
+            if exception.resp.status == 401 and not job.refreshed:
+                # The token was revoked or expired early: fetch a new one and ride the next batch.
+                self._forget_token(owner, EVENTS_SCOPE)
+                job.refreshed = True
+                retry.append(job)
+            elif isinstance(error, CursorExpiredError):
                 outcome.follow_ups.append(
                     self._guarded_work(job.calendar, self._full_sync_work(job.calendar, window, job.tally))
                 )

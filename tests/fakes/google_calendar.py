@@ -223,9 +223,11 @@ class FakeGoogle:
         self._server.server_close()
 
     def __enter__(self) -> FakeGoogle:
+        """Start serving."""
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
+        """Stop serving."""
         self.close()
 
     @property
@@ -380,6 +382,11 @@ class FakeGoogle:
             for token, (cal, _) in list(self._sync_tokens.items()):
                 if calendar is None or cal == calendar.lower():
                     del self._sync_tokens[token]
+
+    def revoke_tokens(self) -> None:
+        """Forget every access token issued so far (their next use is 401)."""
+        with self._lock:
+            self._tokens.clear()
 
     def inject(
         self,

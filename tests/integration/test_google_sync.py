@@ -244,6 +244,18 @@ def test_google_steady_state_polls_are_batched_fifty_per_request(google: FakeGoo
     assert all(ok(r).requests == 1 for r in steady.values())
 
 
+def test_google_revoked_tokens_in_a_batch_are_renewed_once(google: FakeGoogle) -> None:
+    """Parts answered 401 get a new token and ride the next batch; nobody fails."""
+    users = [ALICE, BOB]
+    col, _ = collector(google, users)
+    full = dict(col.sync_many([(ref(u), None) for u in users], WINDOW))
+    google.revoke_tokens()
+    steady = dict(col.sync_many([(c, ok(r).next_cursor) for c, r in full.items()], WINDOW))
+    assert all(isinstance(r, SyncResult) for r in steady.values())
+    # The library re-sends 401 parts once by itself (same token); the collector then renews and re-batches.
+    assert len(google.calls("batch")) == 3 and sorted(google.token_subjects()[2:]) == [ALICE, BOB]
+
+
 def test_google_batched_calendars_continue_pages_individually(google: FakeGoogle) -> None:
     """A batched calendar with more pages continues with its own requests, keeping the sync token."""
     users = [ALICE, BOB]
