@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from notifier.delivery import Delivery, FileDelivery, SmtpDelivery
-
 from collectors.base import Collector
+from notifier.delivery import Delivery, FileDelivery, SmtpDelivery
 from revolving_door.errors import ConfigError
 from revolving_door.settings import (
     GoogleSourceSettings,

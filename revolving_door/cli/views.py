@@ -85,7 +85,7 @@ def list_collisions(
     app = app_context(ctx)
     pipeline = build_pipeline(app.settings, app.store, utc_now)
     directory, _ = build_directory(pipeline)
-    records = []
+    records: list[dict[str, Any]] = []
     for c in current_collisions(pipeline, directory):
         if partner and directory.root(partner).casefold() != c.family.casefold():
             continue
@@ -102,8 +102,10 @@ def list_collisions(
         emit(records, fmt, columns=[])
         return
     flat = [{
-        "partner": r["partner"], "severity": r["severity"],
-        "first": f'{r["meetings"][0]["start"][:16]} {r["meetings"][0]["calendar"]}: {r["meetings"][0]["title"]}',
-        "second": f'{r["meetings"][1]["start"][:16]} {r["meetings"][1]["calendar"]}: {r["meetings"][1]["title"]}',
+        "partner": r["partner"],
+        "severity": r["severity"],
+        "when": " → ".join(m["start"][:16].replace("T", " ") for m in r["meetings"]),
+        "who": " | ".join(m["calendar"] for m in r["meetings"]),
+        "meetings": " | ".join(m["title"] for m in r["meetings"]),
     } for r in records]
-    emit(flat, fmt, columns=["partner", "severity", "first", "second"], title="Collisions")
+    emit(flat, fmt, columns=["partner", "severity", "when", "who", "meetings"], title="Collisions")
