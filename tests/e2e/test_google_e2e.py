@@ -48,6 +48,7 @@ def settings_for(folder: Path, google: FakeGoogle) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_google_source_sync_once_finds_collision_and_writes_alerts(
     google: FakeGoogle, tmp_path: Path
 ) -> None:
