@@ -15,13 +15,12 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Protocol
 
-from matching.resolver import Resolver
-from notifier.delivery import Delivery, backoff_delay
-from notifier.render import render_alert
-
 from collectors.base import Collector
 from matching.directory import Directory
+from matching.resolver import Resolver
+from notifier.delivery import Delivery, backoff_delay
 from notifier.plan import plan_alerts
+from notifier.render import render_alert
 from revolving_door.detect import build_meetings, detect
 from revolving_door.errors import CollectorError, DeliveryError, ThrottledError
 from revolving_door.model import CalendarRef, Collision, Meeting, TimeWindow
@@ -90,13 +89,17 @@ def collection_window(settings: Settings, now: datetime) -> TimeWindow:
 
 
 def run_cycle(p: Pipeline, *, progress: Progress | None = None, respect_backoff: bool = True) -> CycleReport:
-    """One full cycle: collect, resolve, detect, plan, deliver."""
+    """One full cycle: collect, resolve, detect, plan, deliver.
+
+    With `respect_backoff=False` (`sync --once`, run by hand) failing calendars are tried again and
+    queued alerts are sent now, whatever their backoff; `serve` keeps to the backoff.
+    """
     report = CycleReport(started=p.clock())
     touched = collect(p, report, progress=progress, respect_backoff=respect_backoff)
     directory, touched_by_resolution = resolve(p, report)
     detect_collisions(p, report, directory, touched | touched_by_resolution)
     plan(p, report, directory)
-    deliver(p, report)
+    deliver(p, report, respect_backoff=respect_backoff)
     report.finished = p.clock()
     return report
 
@@ -261,10 +264,12 @@ def plan(p: Pipeline, report: CycleReport, directory: Directory) -> None:
         report.alerts_queued += int(queued)
 
 
-def deliver(p: Pipeline, report: CycleReport) -> None:
-    """Send every queued email that is due; failures stay queued with backoff, then fail for good."""
+def deliver(p: Pipeline, report: CycleReport, *, respect_backoff: bool = True) -> None:
+    """Send every queued email that is due (all of them without `respect_backoff`); a failure stays queued
+    with backoff, then fails for good."""
     max_attempts = p.settings.notifier.max_attempts
-    for row in p.store.due(p.clock()):
+    rows = p.store.due(p.clock()) if respect_backoff else p.store.outbox("queued")
+    for row in rows:
         message = message_from_bytes(row.message, policy=_STORED)
         assert isinstance(message, EmailMessage)
         try:
