@@ -82,7 +82,7 @@ class MatchingSettings(_Section):
     """Domains on the bundled free-mail list that are real organisations here."""
     ignored_domains: list[DomainName] = []
     """Extra domains never to treat as partners (rooms, conferencing tools), on top of the defaults."""
-    title_threshold: float = Field(default=88.0, ge=50, le=100)
+    title_threshold: float = Field(default=80.0, ge=50, le=100)
 
 
 class IcsSourceSettings(_Section):

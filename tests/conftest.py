@@ -36,7 +36,7 @@ def write_settings(folder: Path, body: str = "", *, internal: str = "ours.org") 
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared() -> Path:
     """../shared, skipping the test when it is absent."""
     if not SHARED.is_dir():
