@@ -29,15 +29,15 @@ def map_domain(
     app_ctx = app_context(ctx)
     target = require(app_ctx, partner)
     (clean,) = clean_domains(app_ctx, [domain], force=force)
-    if clean in app_ctx.store.ignored_domains():
-        raise DirectoryError(f"{clean} is ignored; run `domains unignore {clean}` first")
-    changed = [replace(target, domains=(*target.domains, clean))] if clean not in target.domains else []
-    for other in app_ctx.store.partners():
-        if other.name != target.name and clean in other.domains:
-            changed.append(replace(other, domains=tuple(d for d in other.domains if d != clean)))
-    if changed:
-        save_checked(app_ctx, changed)
-    typer.echo(f"{clean} → {target.name}")
+    if clean in target.domains:
+        typer.echo(f"{clean} already maps to {target.name}")
+        return
+    changed = [replace(target, domains=(*target.domains, clean))]
+    previous = [p for p in app_ctx.store.partners() if p.name != target.name and clean in p.domains]
+    changed += [replace(p, domains=tuple(d for d in p.domains if d != clean)) for p in previous]
+    save_checked(app_ctx, changed)
+    moved = f" (moved from {', '.join(p.name for p in previous)})" if previous else ""
+    typer.echo(f"{clean} → {target.name}{moved}")
 
 
 @app.command()
@@ -99,8 +99,8 @@ def unknown_domains(app_ctx: AppContext) -> list[dict[str, Any]]:
         for attendee in event.attendees:
             if attendee.is_resource or attendee.response == "declined":
                 continue
-            _, host = split_address(attendee.email)
-            if not host or resolver.classify(host) != "unknown":
+            local, host = split_address(attendee.email)
+            if not host or local in resolver.ignored_local_parts or resolver.classify(host) != "unknown":
                 continue
             domain = registrable_domain(host)
             entry = seen.setdefault(domain, _Seen(domain))
@@ -145,7 +145,7 @@ def accept(
     """Map a reviewed domain to its suggested partner (or all suggestions above a score)."""
     app_ctx = app_context(ctx)
     if (domain is None) == (not accept_all):
-        raise UserError("give a DOMAIN or --all")
+        raise typer.BadParameter("give a DOMAIN or --all (not both)", param_hint="DOMAIN")
     rows = unknown_domains(app_ctx)
     if domain is not None:
         clean = normalise_domain(domain)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,17 +14,18 @@ from rich.console import Console
 from rich.text import Text
 
 from matching.directory import (
+    CSV_COLUMNS,
     Directory,
     check_mappable,
     normalise_domain,
-    read_partners_csv,
+    parse_partners_csv,
     validate_partners,
     write_partners_csv,
 )
 from matching.domains import DomainResolver
 from revolving_door.cli.context import AppContext, app_context
 from revolving_door.cli.output import Format, emit
-from revolving_door.errors import DirectoryError, NotFoundError
+from revolving_door.errors import DirectoryError, NotFoundError, UserError
 from revolving_door.model import Partner
 
 app = typer.Typer(help="Keep the partner directory.", no_args_is_help=True)
@@ -35,17 +39,29 @@ def freemail_of(app_ctx: AppContext) -> frozenset[str]:
     return resolver.freemail
 
 
+def domain_refusal(app_ctx: AppContext, domain: str, *, freemail: frozenset[str],
+                   ignored: frozenset[str]) -> str | None:
+    """Why a normalised domain may not be mapped (internal, free-mail, ignored), or None."""
+    reason = check_mappable(domain, internal_domains=app_ctx.settings.organization.internal_domains,
+                            freemail=freemail)
+    if reason:
+        return f"{reason} (use --force to map it anyway)"
+    if domain in ignored:
+        return f"{domain} is ignored; run `domains unignore {domain}` first"
+    return None
+
+
 def clean_domains(app_ctx: AppContext, domains: list[str], *, force: bool) -> tuple[str, ...]:
-    """Normalise admin-entered domains; refuse internal and free-mail ones unless forced."""
+    """Normalise admin-entered domains; refuse ignored ones, and internal and free-mail ones unless forced."""
     out: list[str] = []
     problems: list[str] = []
     freemail = freemail_of(app_ctx) if domains else frozenset()
+    ignored = frozenset(app_ctx.store.ignored_domains()) if domains else frozenset()
     for raw in domains:
         domain = normalise_domain(raw)
-        reason = check_mappable(domain, internal_domains=app_ctx.settings.organization.internal_domains,
-                                freemail=freemail)
-        if reason and not force:
-            problems.append(f"{reason} (use --force to map it anyway)")
+        reason = domain_refusal(app_ctx, domain, freemail=freemail, ignored=ignored)
+        if reason and (not force or domain in ignored):
+            problems.append(reason)
         elif domain not in out:
             out.append(domain)
     if problems:
@@ -55,20 +71,30 @@ def clean_domains(app_ctx: AppContext, domains: list[str], *, force: bool) -> tu
 
 def save_checked(app_ctx: AppContext, changed: list[Partner], *, removed: tuple[str, ...] = ()) -> None:
     """Validate the directory as it would be after the change, then store the change in one transaction."""
-    folds = {p.name.casefold() for p in changed} | {n.casefold() for n in removed}
-    after = [p for p in app_ctx.store.partners() if p.name.casefold() not in folds] + changed
-    problems = validate_partners(after)
+    problems = check_change(app_ctx, changed, removed=removed)
     if problems:
         raise DirectoryError(problems)
     app_ctx.store.save_partners(changed, replace_names=removed)
 
 
-def require(app_ctx: AppContext, name: str) -> Partner:
-    """The partner with this name (any case), or a NotFoundError."""
+def check_change(app_ctx: AppContext, changed: Sequence[Partner], *, removed: tuple[str, ...] = ()) -> list[str]:
+    """Every problem of the directory as it would be after upserting `changed` and deleting `removed`."""
+    folds = {p.name.casefold() for p in changed} | {n.casefold() for n in removed}
+    after = [p for p in app_ctx.store.partners() if p.name.casefold() not in folds] + list(changed)
+    return validate_partners(after)
+
+
+def require(app_ctx: AppContext, name: str, *, what: str = "partner") -> Partner:
+    """The partner with this name (any case), or a NotFoundError naming it as `what`."""
     partner = Directory(app_ctx.store.partners()).get(name)
     if partner is None:
-        raise NotFoundError(f"no partner named {name!r} (see `partners list`)")
+        raise NotFoundError(f"no {what} named {name.strip()!r} (see `partners list`)")
     return partner
+
+
+def clean_owners(owners: list[str]) -> tuple[str, ...]:
+    """Owner emails stripped, lower-cased, without duplicates."""
+    return tuple(dict.fromkeys(o.strip().lower() for o in owners if o.strip()))
 
 
 @app.command("list")
@@ -116,12 +142,13 @@ def add(
     """Add a partner."""
     app_ctx = app_context(ctx)
     name = name.strip()
-    if Directory(app_ctx.store.partners()).get(name) is not None:
-        raise DirectoryError(f"partner {name!r} already exists (use `partners edit`)")
-    parent_name = require(app_ctx, parent).name if parent else None
+    existing = Directory(app_ctx.store.partners()).get(name) if name else None
+    if existing is not None:
+        raise DirectoryError(f"partner {existing.name!r} already exists (use `partners edit`)")
+    parent_name = require(app_ctx, parent, what="parent partner").name if parent else None
     partner = Partner(name=name, domains=clean_domains(app_ctx, domain, force=force),
-                      aliases=tuple(a.strip() for a in alias if a.strip()),
-                      owners=tuple(o.strip().lower() for o in owner), parent=parent_name)
+                      aliases=tuple(dict.fromkeys(a.strip() for a in alias if a.strip())),
+                      owners=clean_owners(owner), parent=parent_name)
     save_checked(app_ctx, [partner])
     typer.echo(f"added {name}")
 
@@ -136,31 +163,49 @@ def edit(
     add_alias: list[str] = typer.Option([], "--add-alias", help="Add an alias (repeatable)."),
     remove_alias: list[str] = typer.Option([], "--remove-alias", help="Remove an alias (repeatable)."),
     owner: list[str] = typer.Option([], "--owner", help="Replace the owners (repeatable)."),
+    no_owner: bool = typer.Option(False, "--no-owner", help="Remove every owner."),
     parent: str | None = typer.Option(None, "--parent", help="Set the parent partner."),
     no_parent: bool = typer.Option(False, "--no-parent", help="Make it a top-level partner."),
     force: bool = typer.Option(False, "--force", help="Map internal or free-mail domains anyway."),
 ) -> None:
     """Change a partner: rename, add or remove domains and aliases, set owners or parent."""
+    if parent is not None and no_parent:
+        raise typer.BadParameter("give --parent or --no-parent, not both", param_hint="--no-parent")
+    if owner and no_owner:
+        raise typer.BadParameter("give --owner or --no-owner, not both", param_hint="--no-owner")
+    if not (rename is not None or add_domain or remove_domain or add_alias or remove_alias or owner or no_owner
+            or parent is not None or no_parent):
+        raise UserError("nothing to change: give at least one option (see `partners edit --help`)")
     app_ctx = app_context(ctx)
     old = require(app_ctx, name)
+    new_name = old.name if rename is None else rename.strip()
+    if new_name.casefold() != old.name.casefold():
+        clash = Directory(app_ctx.store.partners()).get(new_name) if new_name else None
+        if clash is not None:
+            raise DirectoryError(f"cannot rename {old.name} to {new_name!r}: partner {clash.name!r} already exists")
     gone = {normalise_domain(d) for d in remove_domain}
     missing = gone - set(old.domains)
     if missing:
         raise DirectoryError(f"{old.name} has no domain {', '.join(sorted(missing))}")
     domains = tuple(d for d in old.domains if d not in gone)
     domains += tuple(d for d in clean_domains(app_ctx, add_domain, force=force) if d not in domains)
-    drop = {a.casefold() for a in remove_alias}
+    drop = {a.strip().casefold() for a in remove_alias}
+    missing_aliases = drop - {a.casefold() for a in old.aliases}
+    if missing_aliases:
+        raise DirectoryError(f"{old.name} has no alias {', '.join(sorted(missing_aliases))}")
     aliases = tuple(a for a in old.aliases if a.casefold() not in drop)
-    aliases += tuple(a.strip() for a in add_alias if a.strip() and a.strip() not in aliases)
-    new_parent = None if no_parent else (require(app_ctx, parent).name if parent else old.parent)
-    new = replace(old, name=(rename or old.name).strip(), domains=domains, aliases=aliases,
-                  owners=tuple(o.strip().lower() for o in owner) if owner else old.owners, parent=new_parent)
+    aliases += tuple(dict.fromkeys(a.strip() for a in add_alias if a.strip() and a.strip() not in aliases))
+    new_parent = None if no_parent else (require(app_ctx, parent, what="parent partner").name if parent
+                                         else old.parent)
+    owners = () if no_owner else (clean_owners(owner) if owner else old.owners)
+    new = replace(old, name=new_name, domains=domains, aliases=aliases, owners=owners, parent=new_parent)
     changed = [new]
     if new.name != old.name:
         changed += [replace(p, parent=new.name) for p in app_ctx.store.partners()
-                    if p.parent and p.parent.casefold() == old.name.casefold()]
+                    if p.parent and p.parent.casefold() == old.name.casefold()
+                    and p.name.casefold() != old.name.casefold()]
     save_checked(app_ctx, changed, removed=(old.name,) if new.name.casefold() != old.name.casefold() else ())
-    typer.echo(f"updated {new.name}")
+    typer.echo(f"updated {new.name}" if new.name == old.name else f"updated {new.name} (was {old.name})")
 
 
 @app.command()
@@ -179,19 +224,92 @@ def remove(
     typer.echo(f"removed {partner.name}")
 
 
+def _csv_rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The lower-cased header and (line, cells) of every data row; empty lists if the CSV cannot be read."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip().lower() for h in next(reader, [])]
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error:
+        return [], []
+    return header, rows
+
+
+def read_import(app_ctx: AppContext, file: Path) -> tuple[list[Partner], dict[str, int]]:
+    """Parse an import file: partners (parents canonical, which may be in the store) and name → line."""
+    label = file.name
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise DirectoryError(f"{label}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise DirectoryError(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    header, rows = _csv_rows(text)
+    line_of: dict[str, int] = {}
+    in_file: set[str] = set()
+    parents: set[str] = set()
+    if all(c in header for c in CSV_COLUMNS):
+        for line, row in rows:
+            if len(row) == len(header):
+                in_file.add(row[header.index("name")].strip().casefold())
+                line_of.setdefault(row[header.index("name")].strip().casefold(), line)
+                parents.add(row[header.index("parent")].strip())
+    stored = Directory(app_ctx.store.partners())
+    # A parent named only in the store is fine (import upserts into the directory), but the CSV
+    # reader checks parents against the file alone: give it a stub row for each, dropped after.
+    stubs = sorted({stored_p.name for p in parents if p and p.casefold() not in in_file
+                    and (stored_p := stored.get(p)) is not None})
+    if stubs:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        for stub in stubs:
+            writer.writerow([stub if c == "name" else "" for c in header])
+        text = text + ("" if text.endswith(("\n", "\r")) else "\n") + out.getvalue()
+    parsed = parse_partners_csv(text, label=label)
+    stub_folds = {s.casefold() for s in stubs}
+    incoming = [p for p in parsed if p.name.casefold() not in stub_folds]
+    canonical = {p.name.casefold(): p.name for p in [*stored.partners, *incoming]}
+    incoming = [replace(p, parent=canonical.get(p.parent.casefold(), p.parent)) if p.parent else p
+                for p in incoming]
+    return incoming, line_of
+
+
+def _with_line(problem: str, incoming: Sequence[Partner], line_of: dict[str, int], label: str) -> str:
+    """Prefix a directory problem with the file and line of the first imported partner it names."""
+    named = problem.removeprefix("parent cycle: ").split(" → ")
+    for p in incoming:
+        line = line_of.get(p.name.casefold())
+        if line is not None and (problem.startswith(f"{p.name}: ") or repr(p.name) in problem or p.name in named):
+            return f"{label}:{line}: {problem}"
+    return f"{label}: {problem}"
+
+
 @app.command("import")
 def import_csv(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="CSV with the header name,domains,aliases,owner,parent."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and report; change nothing."),
+    force: bool = typer.Option(False, "--force", help="Map internal or free-mail domains anyway."),
 ) -> None:
     """Import partners from CSV, all or nothing: upsert by name; every error with its line number."""
     app_ctx = app_context(ctx)
-    incoming = read_partners_csv(file)
+    incoming, line_of = read_import(app_ctx, file)
+    label = file.name
+    freemail = freemail_of(app_ctx)
+    ignored = frozenset(app_ctx.store.ignored_domains())
+    problems: list[str] = []
+    for p in incoming:
+        for d in p.domains:
+            reason = domain_refusal(app_ctx, d, freemail=freemail, ignored=ignored)
+            if reason and (not force or d in ignored):
+                problems.append(f"{label}:{line_of.get(p.name.casefold(), '?')}: {p.name}: {reason}")
+    problems += [_with_line(msg, incoming, line_of, label) for msg in check_change(app_ctx, incoming)]
+    if problems:
+        raise DirectoryError(problems)
     existing = {p.name.casefold() for p in app_ctx.store.partners()}
     added = sum(1 for p in incoming if p.name.casefold() not in existing)
     if not dry_run:
-        save_checked(app_ctx, incoming)
+        app_ctx.store.save_partners(incoming)
     verb = "would import" if dry_run else "imported"
     typer.echo(f"{verb} {len(incoming)} partners from {file.name}: {added} new, {len(incoming) - added} updated")
 
