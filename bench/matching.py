@@ -34,8 +34,8 @@ KINDS = ["Foundation", "Institute", "University", "Trust", "Fund", "Alliance", "
 TOPICS = ["WASH", "nutrition", "budget", "procurement", "M&E framework", "digital ID", "school feeding"]
 TEMPLATES = ["Meeting with {p}", "{p} quarterly review", "Intro: {p} x Acme", "Call with {p} re {t}",
              "{p} <> Acme: {t}", "Coffee w/ Sam ({p})", "{t} workshop ({p})", "Prep for {p} visit"]
-PLAIN = ["Team standup", "1:1", "Budget review", "{t} planning", "Lunch", "All hands", "Bank holiday",
-         "Apple picking - team social", "Focus time", "Interview: data analyst"]
+PLAIN = ["Squad standup", "1:1", "Budget reforecast", "{t} planning", "Lunch", "All-staff huddle",
+         "Bank reconciliation", "Berry picking - team social", "Deep work block", "Interview: data analyst"]
 
 
 def word(rng: random.Random) -> str:

@@ -70,7 +70,7 @@ MEETINGS = [
          declined=("emeka.obi",)),
     Demo("demo-tide-3", "Tidewater board briefing", 9, 9, ("fatima.rahman",), ("board@tidewater.org",)),
     # Words that only look like partners, free-mail guests, rooms and tools: no partner.
-    Demo("demo-noise-1", "Bank holiday planning", 1, 10, ("grace.owusu", "hugo.lefevre")),
+    Demo("demo-noise-1", "Bank reconciliation planning", 1, 10, ("grace.owusu", "hugo.lefevre")),
     Demo("demo-noise-2", "Lunch with a friend", 2, 12, ("ines.santos",), ("old.friend@gmail.com",)),
     Demo("demo-noise-3", "Team weekly", 0, 9, ("amara.diallo", "ben.ortiz", "chen.wei"), weekly=6,
          room=True),

@@ -2,8 +2,8 @@
 
 A host is walked from its full name up to its registrable domain (the Public Suffix List
 snapshot bundled with tldextract; never downloaded) and the most specific level that is
-known decides: `x@hsph.harvard.edu` goes to the partner of `hsph.harvard.edu` if mapped,
-else to that of `harvard.edu`. Internal domains, free-mail providers, ignored hosts (rooms,
+known decides: `x@med.corvid.edu` goes to the partner of `med.corvid.edu` if mapped,
+else to that of `corvid.edu`. Internal domains, free-mail providers, ignored hosts (rooms,
 conferencing, scheduling tools) and no-reply senders are never partners.
 """
 
@@ -50,7 +50,7 @@ def _extractor() -> tldextract.TLDExtract:
 
 @functools.lru_cache(maxsize=65536)
 def registrable_domain(host: str) -> str:
-    """The registrable domain of `host` (e.g. `harvard.edu` for `hsph.harvard.edu`), or `host` itself."""
+    """The registrable domain of `host` (e.g. `corvid.edu` for `med.corvid.edu`), or `host` itself."""
     parts = _extractor()(host)
     if parts.domain and parts.suffix:
         return f"{parts.domain}.{parts.suffix}"

@@ -25,7 +25,7 @@ class Suggestion:
     score: float
     """0–100: how sure the suggestion is."""
     why: str
-    """Human-readable reason, e.g. `domain label "gatesfoundation" ~ name "Gates Foundation" (100)`."""
+    """Human-readable reason, e.g. `domain label "lumentrust" ~ name "Lumen Trust" (100)`."""
 
 
 @dataclass(frozen=True)

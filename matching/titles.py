@@ -10,12 +10,12 @@ How a title is matched:
    exactly, or, if it is long and not an ordinary English word, through a one-deletion
    neighbourhood (typos: one insertion, deletion, substitution or transposition).
    Only those few candidate names are aligned against the title and scored with rapidfuzz.
-3. A match of a name that is also an ordinary English word ("Apple", "Shell", "PATH") counts
+3. A match of a name that is also an ordinary English word ("Orange", "Compass", "CARE") counts
    only when it names an organisation: spelt as a name (capitalised; acronyms in capitals)
-   *and* in an organisation context — a meeting word next to it ("Apple annual meeting"),
-   a preposition of meeting before it ("Meeting with Apple"), a possessive, brackets, a
-   legal suffix, or a link to another organisation ("Apple <> Acme"). "Apple picking" is not.
-4. Overlapping matches keep the longest: "Save the Children US" is not also "Save the Children".
+   *and* in an organisation context — a meeting word next to it ("Orange annual meeting"),
+   a preposition of meeting before it ("Meeting with Orange"), a possessive, brackets, a
+   legal suffix, or a link to another organisation ("Orange <> Acme"). "Orange juice run" is not.
+4. Overlapping matches keep the longest: "Plan International UK" is not also "Plan International".
 
 Word frequencies come from `data/common_words.tsv` (wordfreq, Zipf scale).
 """
@@ -93,7 +93,7 @@ rescheduled postponed tbc tbd draft hold
 
 _TOKEN = re.compile(
     r"(?:[^\W\d_]\.){2,}"  # dotted initials: U.S., A.P.
-    r"|[^\W_]+(?:\.(?:com|org|net|edu|gov|int|io|co|ac|uk|de|fr|ch|africa))+(?![^\W_])"  # amazon.com
+    r"|[^\W_]+(?:\.(?:com|org|net|edu|gov|int|io|co|ac|uk|de|fr|ch|africa))+(?![^\W_])"  # acme.com
     r"|[^\W_]+(?:[-'’][^\W_]+)*"
 )
 
@@ -148,7 +148,7 @@ def _piece(surface: str, expand_all: bool) -> tuple[str, str, bool] | None:
 
 
 def tokenize(text: str, *, expand_all: bool = True) -> list[Token]:
-    """Split text into tokens; hyphenated names (`M-KOPA`, `UN-Habitat`) split, ordinary compounds join."""
+    """Split text into tokens; hyphenated names (`Q-LUMA`, `UN-Tides`) split, ordinary compounds join."""
     tokens: list[Token] = []
     last_end = 0
     for m in _TOKEN.finditer(text):
@@ -210,7 +210,7 @@ class _Variant:
     """Every token is an ordinary English word."""
     anchor: str
     capitals: tuple[bool, ...]
-    """Per content word of the name as written: whether it is capitalised (`charity: water` is not)."""
+    """Per content word of the name as written: whether it is capitalised (`sun power collective` is not)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,7 +349,7 @@ class TitleMatcher:
                                            lowercase_title)
                         if hit is not None:
                             hits.append(hit)
-        # names written as one word ("Water Aid" ↔ "WaterAid", "FHI 360" ↔ "Fhi360")
+        # names written as one word ("Sea Link" ↔ "SeaLink", "KTX 500" ↔ "Ktx500")
         for pos in range(len(words)):
             for span in (1, 2):
                 if pos + span > len(words):
@@ -406,7 +406,7 @@ class TitleMatcher:
             if n == 1:
                 ambiguous = edits == 0 and self._zipf(v.tokens[0]) >= self.ambiguous_zipf
                 if ambiguous and lowercase_title and v.capitals[:1] == (True,):
-                    return None  # "orange team standup": nothing shows it is the name
+                    return None  # "orange squad standup": nothing shows it is the name
                 needs_context = ambiguous
             else:
                 # two ordinary words: capitals are evidence unless every word of the title has them

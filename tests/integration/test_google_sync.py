@@ -346,8 +346,8 @@ def test_google_event_fields_are_mapped(google: FakeGoogle) -> None:
     google.put_resource(
         ALICE,
         {
-            "id": "ooo",
-            "iCalUID": "ooo@x",
+            "id": "away",
+            "iCalUID": "away@x",
             "eventType": "outOfOffice",
             "status": "confirmed",
             "start": {"dateTime": "2031-03-22T10:00:00Z"},

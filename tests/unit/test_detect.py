@@ -20,7 +20,7 @@ from revolving_door.model import Attendee, CalendarEvent, Meeting, PartnerMatch
 
 INTERNAL = ("example.org",)
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
-PARENTS = {"IFC": "World Bank Group", "World Bank Group": "World Bank Group", "UNICEF": "UNICEF"}
+PARENTS = {"QFC": "Wayfarer Bank Group", "Wayfarer Bank Group": "Wayfarer Bank Group", "UNICEF": "UNICEF"}
 
 
 def root_of(name: str) -> str:
@@ -92,23 +92,23 @@ def test_copies_of_one_key_merge_into_one_meeting() -> None:
         event("alice@example.org", attendees=(ALICE, BOB, GUEST), organizer="alice@example.org"),
         event("bob@example.org", attendees=(ALICE, BOB, GUEST), title="Stale title"),
     ]
-    matches = {("alice@example.org", "m1"): [match("UNICEF")], ("bob@example.org", "m1"): [match("IFC")]}
+    matches = {("alice@example.org", "m1"): [match("UNICEF")], ("bob@example.org", "m1"): [match("QFC")]}
     [m] = build_meetings(events, matches, internal_domains=INTERNAL, root_of=root_of)
     assert m.calendars == ("alice@example.org", "bob@example.org")
-    assert m.partners == ("IFC", "UNICEF")
-    assert m.families == ("UNICEF", "World Bank Group")
+    assert m.partners == ("QFC", "UNICEF")
+    assert m.families == ("UNICEF", "Wayfarer Bank Group")
     assert m.internal_attendees == {"alice@example.org", "bob@example.org"}
     assert m.title == "Visit"
     assert [a.email for a in m.external_attendees] == ["guest@unicef.org"]
 
 
 def test_family_root_is_dropped_when_a_more_specific_member_matched() -> None:
-    """A meeting matched to both World Bank Group and IFC names only IFC as its partner."""
+    """A meeting matched to both Wayfarer Bank Group and QFC names only QFC as its partner."""
     events = [event("alice@example.org", attendees=(ALICE,))]
-    matches = {("alice@example.org", "m1"): [match("World Bank Group"), match("IFC")]}
+    matches = {("alice@example.org", "m1"): [match("Wayfarer Bank Group"), match("QFC")]}
     [m] = build_meetings(events, matches, internal_domains=INTERNAL, root_of=root_of)
-    assert m.partners == ("IFC",)
-    assert m.families == ("World Bank Group",)
+    assert m.partners == ("QFC",)
+    assert m.families == ("Wayfarer Bank Group",)
 
 
 def test_decline_on_own_calendar_wins_over_other_copies() -> None:
@@ -221,23 +221,23 @@ def test_severity_is_decided_by_the_gap_between_starts() -> None:
 
 def test_pair_sharing_two_families_is_reported_once_per_family() -> None:
     """Meetings sharing two families give one collision in each family."""
-    both = ("UNICEF", "World Bank Group")
+    both = ("UNICEF", "Wayfarer Bank Group")
     first = meeting("a", T0, {"alice@example.org"}, families=both)
     second = meeting("b", T0 + timedelta(hours=3), {"bob@example.org"}, families=both)
     found = detect([first, second], window_days=7)
     assert [(c.family, c.pair, c.severity) for c in found] == [
         ("UNICEF", ("a", "b"), "same-day"),
-        ("World Bank Group", ("a", "b"), "same-day"),
+        ("Wayfarer Bank Group", ("a", "b"), "same-day"),
     ]
 
 
 def test_families_argument_restricts_detection() -> None:
     """Passing families recomputes only those families."""
-    both = ("UNICEF", "World Bank Group")
+    both = ("UNICEF", "Wayfarer Bank Group")
     first = meeting("a", T0, {"alice@example.org"}, families=both)
     second = meeting("b", T0 + timedelta(hours=3), {"bob@example.org"}, families=both)
-    assert [c.family for c in detect([first, second], window_days=7, families=["World Bank Group"])] == [
-        "World Bank Group"
+    assert [c.family for c in detect([first, second], window_days=7, families=["Wayfarer Bank Group"])] == [
+        "Wayfarer Bank Group"
     ]
     assert detect([first, second], window_days=7, families=[]) == []
 
@@ -290,12 +290,12 @@ def test_detect_leaves_the_garbage_collector_as_it_was() -> None:
 def test_affected_families_covers_old_and_new_versions() -> None:
     """A meeting moved from one partner to another touches both families."""
     old = meeting("a", T0, {"alice@example.org"}, families=("UNICEF",))
-    new = meeting("a", T0, {"alice@example.org"}, families=("World Bank Group",))
-    assert affected_families([old], [new]) == {"UNICEF", "World Bank Group"}
+    new = meeting("a", T0, {"alice@example.org"}, families=("Wayfarer Bank Group",))
+    assert affected_families([old], [new]) == {"UNICEF", "Wayfarer Bank Group"}
 
 
 def test_group_by_family_lists_a_meeting_under_each_of_its_families() -> None:
     """A meeting with two families is in both groups, and a duplicated family counts once."""
-    m = meeting("a", T0, {"alice@example.org"}, families=("UNICEF", "World Bank Group", "UNICEF"))
-    assert group_by_family([m]) == {"UNICEF": [m], "World Bank Group": [m]}
+    m = meeting("a", T0, {"alice@example.org"}, families=("UNICEF", "Wayfarer Bank Group", "UNICEF"))
+    assert group_by_family([m]) == {"UNICEF": [m], "Wayfarer Bank Group": [m]}
     assert group_by_family([m], {"UNICEF"}) == {"UNICEF": [m]}

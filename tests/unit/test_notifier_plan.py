@@ -11,7 +11,7 @@ from notifier.plan import is_due, outbox_key, plan_alerts, recipients_of
 from revolving_door.model import Collision, Meeting
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-OWNERS = {"UNICEF": ["Dana@Example.org"], "World Bank Group": []}
+OWNERS = {"UNICEF": ["Dana@Example.org"], "Wayfarer Bank Group": []}
 
 
 def owners_of(family: str) -> list[str]:
@@ -138,10 +138,10 @@ def test_one_alert_per_recipient_and_family_lists_every_new_pair() -> None:
 def test_separate_families_make_separate_alerts() -> None:
     """The same person colliding in two families gets one alert per family."""
     shared = ("x@example.org", "y@example.org")
-    rows = plan([collision("a", "b", people=shared), collision("a", "b", people=shared, family="World Bank Group")])
+    rows = plan([collision("a", "b", people=shared), collision("a", "b", people=shared, family="Wayfarer Bank Group")])
     assert [(r[0], r[1]) for r in rows if r[0] == "x@example.org"] == [
         ("x@example.org", "UNICEF"),
-        ("x@example.org", "World Bank Group"),
+        ("x@example.org", "Wayfarer Bank Group"),
     ]
 
 
@@ -152,7 +152,7 @@ def test_outbox_key_is_deterministic_and_distinguishes_rows() -> None:
     assert len(key) == 32 and int(key, 16) >= 0
     others = {
         outbox_key("bob@example.org", "UNICEF", "a", "b"),
-        outbox_key("alice@example.org", "WBG", "a", "b"),
+        outbox_key("alice@example.org", "WFBG", "a", "b"),
         outbox_key("alice@example.org", "UNICEF", "a", "c"),
     }
     assert key not in others and len(others) == 3
@@ -175,7 +175,7 @@ def collisions(draw: st.DrawFn) -> list[Collision]:
         days = draw(st.integers(min_value=-5, max_value=40))
         first = meeting(a, NOW + timedelta(days=days), {draw(PEOPLE)})
         second = meeting(b, NOW + timedelta(days=days + draw(st.integers(0, 3))), {draw(PEOPLE)})
-        family = draw(st.sampled_from(["UNICEF", "World Bank Group"]))
+        family = draw(st.sampled_from(["UNICEF", "Wayfarer Bank Group"]))
         found.append(Collision(family=family, a=first, b=second, severity="within-window"))
     return found
 
