@@ -151,9 +151,8 @@ def test_add_force_maps_free_mail_and_internal_domains(settings: Path) -> None:
     (("New Org", "-d", "WWW.IFC.ORG"), f"domain ifc.org is on two partners: {IFC!r} and 'New Org'"),
     (("New Org", "-d", "not a domain"), "invalid domain 'not a domain'"),
     (("New Org", "-o", "not-an-email"), "owner 'not-an-email' is not an email address"),
-    (("New Org", "-d", "rooms.example.net"), "rooms.example.net is ignored"),
 ], ids=["duplicate-name", "unknown-parent", "free-mail", "internal-subdomain", "taken-domain",
-        "invalid-domain", "invalid-owner", "ignored-domain"])
+        "invalid-domain", "invalid-owner"])
 def test_add_refusals(settings: Path, args: tuple[str, ...], reason: str) -> None:
     """A refused `add` exits 1 with one line giving the reason, and changes nothing."""
     refused(settings, "partners", "add", *args, reason=reason)
@@ -226,15 +225,10 @@ def test_edit_parent_then_no_parent(settings: Path) -> None:
 
 @pytest.mark.parametrize(("args", "reason"), [
     ((WBG, "--parent", IFC.lower()), "parent cycle: "),
-    ((IFC, "--parent", IFC), "cannot be its own parent"),
     ((IFC, "--remove-domain", "worldbank.org"), f"{IFC} has no domain worldbank.org"),
-    ((IFC, "--remove-alias", "WBG"), f"{IFC} has no alias wbg"),
     ((IFC, "--rename", "northwind FOUNDATION"), f"partner {NWF!r} already exists"),
-    ((IFC, "--add-domain", "nwf.org"), "domain nwf.org is on two partners"),
     ((IFC, "--add-domain", "ours.org"), "ours.org is an internal domain"),
-    (("Nobody", "--add-alias", "N"), "no partner named 'Nobody'"),
-], ids=["cycle", "own-parent", "missing-domain", "missing-alias", "rename-onto-existing", "taken-domain",
-        "internal", "unknown-partner"])
+], ids=["cycle", "missing-domain", "rename-onto-existing", "internal"])
 def test_edit_refusals(settings: Path, args: tuple[str, ...], reason: str) -> None:
     """A refused `edit` exits 1 with one line giving the reason, and changes nothing."""
     refused(settings, "partners", "edit", *args, reason=reason)
@@ -251,13 +245,12 @@ def test_edit_parent_with_no_parent_is_a_usage_error(settings: Path) -> None:
 # ---- remove ----------------------------------------------------------------------------------
 
 
-def test_remove_deletes_partner_and_frees_its_domains(settings: Path) -> None:
-    """`remove` deletes a partner; its domains can then go to another partner."""
+def test_remove_deletes_partner_and_its_domains(settings: Path) -> None:
+    """`remove` deletes a partner with its domains and leaves the others."""
     assert ok(settings, "partners", "remove", "northwind foundation").strip() == f"removed {NWF}"
-    assert partner(settings, NWF) is None
-    ok(settings, "domains", "map", "nwf.org", IFC)
-    assert partner(settings, IFC) == Partner(name=IFC, domains=("ifc.org", "nwf.org"), aliases=("IFC",),
-                                             parent=WBG)
+    partners = snapshot(settings)[0]
+    assert [p.name for p in partners] == ["IFC Asia", IFC, WBG]
+    assert not {"northwind.org", "nwf.org"} & {d for p in partners for d in p.domains}
 
 
 @pytest.mark.parametrize(("name", "reason"), [
@@ -333,27 +326,6 @@ def test_import_dry_run_reports_conflicts_with_the_store(settings: Path, tmp_pat
     assert "conflicts.csv:3: Freemail Org: gmail.com is a free-mail provider" in out.stderr
     assert f"conflicts.csv:4: domain ifc.org is on two partners: {IFC!r} and 'Thief'" in out.stderr
     assert snapshot(settings) == before
-
-
-def test_import_refuses_a_cycle_through_the_store(settings: Path, tmp_path: Path) -> None:
-    """A CSV making a stored parent the child of its own child is refused with the line, changing nothing."""
-    csv_file = tmp_path / "cycle.csv"
-    csv_file.write_text(HEADER + f"{WBG},worldbank.org,WBG,lead@ours.org,{IFC}\n", encoding="utf-8")
-    refused(settings, "partners", "import", csv_file, reason="cycle.csv:2: parent cycle: ")
-
-
-def test_import_force_maps_free_mail(settings: Path, tmp_path: Path) -> None:
-    """`import --force` accepts a free-mail domain it otherwise refuses."""
-    csv_file = tmp_path / "solo.csv"
-    csv_file.write_text(HEADER + "Solo Consultant,gmail.com,,,\n", encoding="utf-8")
-    ok(settings, "partners", "import", csv_file, "--force")
-    solo = partner(settings, "Solo Consultant")
-    assert solo is not None and solo.domains == ("gmail.com",)
-
-
-def test_import_unreadable_file_is_refused(settings: Path, tmp_path: Path) -> None:
-    """Importing a missing file exits 1 with one line naming it."""
-    refused(settings, "partners", "import", tmp_path / "missing.csv", reason="missing.csv: cannot read")
 
 
 # ---- export ----------------------------------------------------------------------------------
