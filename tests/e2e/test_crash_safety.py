@@ -2,8 +2,8 @@
 
 The one duplicate DESIGN.md allows is the message the SMTP server accepted in the instant before a
 crash, before the outbox could mark it sent. Delivery is sequential, so that message is always the
-last one the server received from a killed run: the test allows a second copy of exactly those
-messages (at most one per kill) and of nothing else.
+last one the server received from a killed run: the test allows one extra copy of such a message per
+kill that caught it in flight, and no other duplicate.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests.conftest import ROOT
 from tests.e2e.test_alerts_smtp import Visit, import_partners, smtp_settings, sync_once, write_calendars
 from tests.fakes.smtp_server import FakeSmtpServer
 
-FAMILIES = 24
+FAMILIES = 30
 STAFF = [f"s{n:02d}" for n in range(24)]
 KILLS = 20
 SEED = 20240611
@@ -71,19 +71,17 @@ def start_sync(settings: Path) -> subprocess.Popen[bytes]:
 
 
 def kill_at_random(process: subprocess.Popen[bytes], server: FakeSmtpServer, rng: random.Random,
-                   before_delivery: float | None) -> bool:
-    """SIGKILL the run after a random delay (up to `before_delivery` s) or a random number of deliveries.
+                   delay: float | None) -> bool:
+    """SIGKILL the run after `delay` seconds or a random number (1-3) of deliveries, whichever comes first.
 
     Returns whether the run was still going when killed.
     """
-    if before_delivery is not None:
-        deadline = time.monotonic() + rng.uniform(0.4, 1.0) * before_delivery
-    else:
-        target, deadline = len(server.messages) + rng.randint(1, 4), time.monotonic() + 30
-        while len(server.messages) < target and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.001)
-        deadline = time.monotonic() + rng.uniform(0, 0.03)
+    target = len(server.messages) + rng.randint(1, 3)
+    deadline = time.monotonic() + (30 if delay is None else delay)
     while process.poll() is None and time.monotonic() < deadline:
+        if len(server.messages) >= target:
+            deadline = min(deadline, time.monotonic() + rng.uniform(0, 0.03))
+            target = sys.maxsize
         time.sleep(0.001)
     if process.poll() is not None:
         return False
@@ -132,8 +130,11 @@ def test_sigkill_at_random_moments_loses_no_alert_and_duplicates_only_in_flight(
             before = len(server.messages)
             process = start_sync(crashed_settings)
             runs += 1
-            by_time = runs <= 3 or runs % 4 == 0
-            if kill_at_random(process, server, rng, before_delivery if by_time else None):
+            # The first runs die anywhere before delivery (collect, resolve, detect, plan); a few later ones
+            # while starting or collecting; the others a few messages into delivery.
+            delay = (rng.uniform(0.4, 1.0) * before_delivery if runs <= 3
+                     else rng.uniform(0.2, 0.6) * before_delivery if runs % 5 == 0 else None)
+            if kill_at_random(process, server, rng, delay):
                 kills += 1
                 time.sleep(0.05)
                 if len(server.messages) > before:
@@ -146,14 +147,13 @@ def test_sigkill_at_random_moments_loses_no_alert_and_duplicates_only_in_flight(
         delivered = Counter(str(m.message["Message-ID"]) for m in server.messages)
         covered = rows_by_message(crashed)
         per_row = Counter(row for mid, n in delivered.items() for row in covered[mid] for _ in range(n))
-        repeated = {mid: n for mid, n in delivered.items() if n > 1}
-        print(f"{runs} runs, {kills} killed, {len(repeated)} in-flight duplicates, "
+        extra = Counter({mid: n - 1 for mid, n in delivered.items() if n > 1})
+        print(f"{runs} runs, {kills} killed, {extra.total()} in-flight duplicates, "
               f"first delivery after {before_delivery:.1f}s, whole test {time.monotonic() - started:.1f}s")
 
         assert set(delivered) == set(expected)
         assert set(per_row) == set().union(*expected.values())
-        assert all(n == 2 for n in repeated.values()), repeated
-        assert Counter(mid for mid in repeated) <= Counter(in_flight), (repeated, in_flight)
+        assert extra <= Counter(in_flight), (extra, in_flight)
         assert all(per_row[row] == delivered[mid] for mid, rows in covered.items() for row in rows)
         for item in server.messages:
             assert item.envelope_to == (str(item.message["To"]),)
