@@ -127,7 +127,7 @@ def serve_forever(p: Pipeline, *, stop: threading.Event | None = None, rng: rand
     log.info("serving: polling every %ds (+ up to %ds jitter)", svc.interval_seconds, svc.jitter_seconds)
     try:
         while not stop.is_set():
-            _one_cycle(p, health, metrics)
+            _one_cycle(p, health, metrics, stop)
             stop.wait(jittered(svc.interval_seconds, svc.jitter_seconds, rng))
     finally:
         if server:
@@ -136,10 +136,10 @@ def serve_forever(p: Pipeline, *, stop: threading.Event | None = None, rng: rand
         log.info("stopped")
 
 
-def _one_cycle(p: Pipeline, health: Health, metrics: Metrics) -> None:
-    """Run one cycle; a failure is logged and reported, never fatal to the service."""
+def _one_cycle(p: Pipeline, health: Health, metrics: Metrics, stop: threading.Event) -> None:
+    """Run one cycle (its delivery cut short once `stop` is set); a failure is logged, never fatal."""
     try:
-        report = run_cycle(p)
+        report = run_cycle(p, stop=stop)
     except RevolvingDoorError as exc:
         log.error("cycle failed: %s", exc)
         with health.lock:

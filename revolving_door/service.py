@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -88,18 +89,20 @@ def collection_window(settings: Settings, now: datetime) -> TimeWindow:
     return TimeWindow.around(now, settings.collection.past_days, settings.collection.future_days)
 
 
-def run_cycle(p: Pipeline, *, progress: Progress | None = None, respect_backoff: bool = True) -> CycleReport:
+def run_cycle(p: Pipeline, *, progress: Progress | None = None, respect_backoff: bool = True,
+              stop: threading.Event | None = None) -> CycleReport:
     """One full cycle: collect, resolve, detect, plan, deliver.
 
     With `respect_backoff=False` (`sync --once`, run by hand) failing calendars are tried again and
-    queued alerts are sent now, whatever their backoff; `serve` keeps to the backoff.
+    queued alerts are sent now, whatever their backoff; `serve` keeps to the backoff. Once `stop` is
+    set, delivery ends after the email in hand; the rest stay queued for the next run.
     """
     report = CycleReport(started=p.clock())
     touched = collect(p, report, progress=progress, respect_backoff=respect_backoff)
     directory, touched_by_resolution = resolve(p, report)
     detect_collisions(p, report, directory, touched | touched_by_resolution)
     plan(p, report, directory)
-    deliver(p, report, respect_backoff=respect_backoff)
+    deliver(p, report, respect_backoff=respect_backoff, stop=stop)
     report.finished = p.clock()
     return report
 
@@ -264,12 +267,16 @@ def plan(p: Pipeline, report: CycleReport, directory: Directory) -> None:
         report.alerts_queued += int(queued)
 
 
-def deliver(p: Pipeline, report: CycleReport, *, respect_backoff: bool = True) -> None:
-    """Send every queued email that is due (all of them without `respect_backoff`); a failure stays queued
-    with backoff, then fails for good."""
+def deliver(p: Pipeline, report: CycleReport, *, respect_backoff: bool = True,
+            stop: threading.Event | None = None) -> None:
+    """Send every queued email that is due (all of them without `respect_backoff`) until `stop` is set;
+    a failure stays queued with backoff, then fails for good."""
     max_attempts = p.settings.notifier.max_attempts
     rows = p.store.due(p.clock()) if respect_backoff else p.store.outbox("queued")
-    for row in rows:
+    for done, row in enumerate(rows):
+        if stop is not None and stop.is_set():
+            log.info("stopping: %d alert(s) left queued for the next run", len(rows) - done)
+            return
         message = message_from_bytes(row.message, policy=_STORED)
         assert isinstance(message, EmailMessage)
         try:

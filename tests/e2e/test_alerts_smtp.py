@@ -100,7 +100,7 @@ def write_calendars(folder: Path, visits: Iterable[Visit], *, now: datetime | No
         (target / f"{owner}.ics").write_bytes(("\r\n".join(fold(line) for line in body) + "\r\n").encode())
 
 
-def smtp_settings(folder: Path, port: int, extra: str = "", *, window_days: int = 7) -> Path:
+def smtp_settings(folder: Path, port: int, extra: str = "", *, window_days: int = 7, timeout: int = 5) -> Path:
     """settings.toml delivering alerts to 127.0.0.1:port over plain SMTP, calendars under calendars/."""
     path = folder / "settings.toml"
     path.write_text(
@@ -109,7 +109,7 @@ def smtp_settings(folder: Path, port: int, extra: str = "", *, window_days: int 
         '[store]\npath = "state.db"\n'
         '[[sources]]\nkind = "ics"\npath = "calendars/*.ics"\n'
         f'[notifier]\ndelivery = "smtp"\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
-        f'from = "{SENDER}"\ntimeout_seconds = 5\n' + extra,
+        f'from = "{SENDER}"\ntimeout_seconds = {timeout}\n' + extra,
         encoding="utf-8",
     )
     (folder / "calendars").mkdir(exist_ok=True)
