@@ -90,6 +90,15 @@ def kill_at_random(process: subprocess.Popen[bytes], server: FakeSmtpServer, rng
     return True
 
 
+def settle(server: FakeSmtpServer, quiet: float = 0.1) -> None:
+    """Wait until the server has received nothing for `quiet` seconds (it may still read a killed run's data)."""
+    count, since = len(server.messages), time.monotonic()
+    while time.monotonic() - since < quiet:
+        time.sleep(0.01)
+        if len(server.messages) != count:
+            count, since = len(server.messages), time.monotonic()
+
+
 def first_delivery_after(settings: Path, server: FakeSmtpServer) -> float:
     """Run one clean `sync --once` to the end; returns the seconds until its first message reached the server."""
     started, first = time.monotonic(), None
@@ -136,7 +145,7 @@ def test_sigkill_at_random_moments_loses_no_alert_and_duplicates_only_in_flight(
                      else rng.uniform(0.2, 0.6) * before_delivery if runs % 5 == 0 else None)
             if kill_at_random(process, server, rng, delay):
                 kills += 1
-                time.sleep(0.05)
+                settle(server)
                 if len(server.messages) > before:
                     in_flight.append(str(server.messages[-1].message["Message-ID"]))
             else:
