@@ -20,6 +20,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 from tests.e2e.test_alerts_smtp import Visit, import_partners, smtp_settings, sync_once, write_calendars
 from tests.fakes.smtp_server import FakeSmtpServer
@@ -112,6 +114,7 @@ def first_delivery_after(settings: Path, server: FakeSmtpServer) -> float:
     return first
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_loses_no_alert_and_duplicates_only_in_flight(tmp_path: Path) -> None:
     """Over 20+ SIGKILLed sync runs every expected alert arrives once; only a message in flight at a kill may repeat."""
     now = datetime.now(UTC)
