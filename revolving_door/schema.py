@@ -166,9 +166,18 @@ outbox = Table(
 alerted_pairs = Table(
     "alerted_pairs",
     metadata,
+    # Each (recipient, pair) is alerted at most once ever, whatever the family is called by then.
     Column("recipient", String(320), primary_key=True),
-    Column("family", String(256), primary_key=True),
     Column("key_a", String(512), primary_key=True),
     Column("key_b", String(512), primary_key=True),
+    Column("family", String(256), nullable=False),
     Column("outbox_id", Integer, ForeignKey("outbox.id", ondelete="CASCADE"), nullable=False),
+)
+
+dirty_families = Table(
+    "dirty_families",
+    metadata,
+    # Families whose collisions must be recomputed: written in the same transaction as the change
+    # that touched them, cleared once recomputed, so a crash in between loses nothing.
+    Column("family", String(256), primary_key=True),
 )

@@ -98,9 +98,9 @@ def run_cycle(p: Pipeline, *, progress: Progress | None = None, respect_backoff:
     set, delivery ends after the email in hand; the rest stay queued for the next run.
     """
     report = CycleReport(started=p.clock())
-    touched = collect(p, report, progress=progress, respect_backoff=respect_backoff)
-    directory, touched_by_resolution = resolve(p, report)
-    detect_collisions(p, report, directory, touched | touched_by_resolution)
+    collect(p, report, progress=progress, respect_backoff=respect_backoff)
+    directory = resolve(p, report)
+    detect_collisions(p, report, directory)
     plan(p, report, directory)
     deliver(p, report, respect_backoff=respect_backoff, stop=stop)
     report.finished = p.clock()
@@ -115,11 +115,10 @@ def _retry_at(now: datetime, failures: int, error: CollectorError) -> datetime:
 
 
 def collect(p: Pipeline, report: CycleReport, *, progress: Progress | None = None,
-            respect_backoff: bool = True) -> set[str]:
-    """Sync every calendar of every source; returns the partner families whose events changed."""
+            respect_backoff: bool = True) -> None:
+    """Sync every calendar of every source; the store marks the partner families whose events changed."""
     now = p.clock()
     window = collection_window(p.settings, now)
-    touched: set[str] = set()
     plans: list[tuple[Collector, list[tuple[CalendarRef, str | None]]]] = []
     for collector in p.collectors:
         try:
@@ -128,6 +127,10 @@ def collect(p: Pipeline, report: CycleReport, *, progress: Progress | None = Non
             report.errors.append(f"source {collector.name}: {exc}")
             log.error("source %s cannot list its calendars: %s", collector.name, exc)
             continue
+        forgotten = p.store.forget_calendars(collector.name, {cal.ref for cal in cals})
+        if forgotten:
+            log.info("source %s no longer lists %d calendar(s): their events are removed", collector.name,
+                     forgotten)
         requests: list[tuple[CalendarRef, str | None]] = []
         for cal in cals:
             state = p.store.calendar_state(cal)
@@ -150,11 +153,9 @@ def collect(p: Pipeline, report: CycleReport, *, progress: Progress | None = Non
             report.calendars_ok += 1
             report.events_upserted += outcome.upserted
             report.events_deleted += outcome.deleted
-            touched |= outcome.touched_families
             for warning in result.warnings:
                 report.warnings.append(warning)
                 log.warning("%s: %s", cal.owner, warning)
-    return touched
 
 
 def _record_failure(p: Pipeline, report: CycleReport, cal: CalendarRef, error: CollectorError) -> None:
@@ -189,8 +190,8 @@ def build_directory(p: Pipeline) -> tuple[Directory, Resolver]:
     return directory, resolver
 
 
-def resolve(p: Pipeline, report: CycleReport) -> tuple[Directory, set[str]]:
-    """Resolve every event not yet resolved against the current directory; returns touched families."""
+def resolve(p: Pipeline, report: CycleReport) -> Directory:
+    """Resolve every event not yet resolved against the current directory (touched families are marked)."""
     version = p.store.directory_version()
     directory, resolver = build_directory(p)
     pending = p.store.unresolved_events(version)
@@ -198,9 +199,10 @@ def resolve(p: Pipeline, report: CycleReport) -> tuple[Directory, set[str]]:
     for event_id, event in pending:
         found = resolver.resolve(event)
         resolved.append((event_id, found, [directory.root(m.partner) for m in found]))
-    touched = p.store.save_matches(resolved, version) if resolved else set()
+    if resolved:
+        p.store.save_matches(resolved, version)
     report.events_resolved = len(resolved)
-    return directory, touched
+    return directory
 
 
 def meetings_for(p: Pipeline, directory: Directory, keys: Iterable[str]) -> dict[str, Meeting]:
@@ -213,13 +215,14 @@ def meetings_for(p: Pipeline, directory: Directory, keys: Iterable[str]) -> dict
     return {m.key: m for m in meetings}
 
 
-def detect_collisions(p: Pipeline, report: CycleReport, directory: Directory, touched: set[str]) -> None:
-    """Recompute collisions of the families touched (all of them after a directory or window change)."""
+def detect_collisions(p: Pipeline, report: CycleReport, directory: Directory) -> None:
+    """Recompute collisions of the families touched since the last detection (all of them after a
+    directory or window change); the store remembers touched families across crashes."""
     version = str(p.store.directory_version())
     window_days = str(p.settings.collision.window_days)
     full = (p.store.get_meta(DETECTED_VERSION) != version
             or p.store.get_meta(DETECTED_WINDOW) != window_days)
-    families = p.store.known_families() if full else set(touched)
+    families = p.store.known_families() | p.store.dirty_families() if full else p.store.dirty_families()
     if families:
         meetings = meetings_for(p, directory, p.store.keys_in_families(families))
         found = detect(list(meetings.values()), window_days=p.settings.collision.window_days,
@@ -245,6 +248,11 @@ def current_collisions(p: Pipeline, directory: Directory) -> list[Collision]:
     return out
 
 
+def _alerted_predicate(alerted: set[tuple[str, str, str]]) -> Callable[[str, str, str, str], bool]:
+    """Whether (recipient, family, key_a, key_b) was alerted, whatever the family was called then."""
+    return lambda recipient, family, key_a, key_b: (recipient, key_a, key_b) in alerted
+
+
 def plan(p: Pipeline, report: CycleReport, directory: Directory) -> None:
     """Queue one email per recipient and family for every collision pair not yet alerted."""
     now = p.clock()
@@ -255,7 +263,7 @@ def plan(p: Pipeline, report: CycleReport, directory: Directory) -> None:
         horizon_days=ns.horizon_days,
         owners_of=directory.owners_of_family,
         exclude=ns.exclude,
-        already_alerted=p.store.alerted(),
+        already_alerted=_alerted_predicate(p.store.alerted()),
     )
     for alert in alerts:
         message = render_alert(alert, sender=ns.sender, organization=p.settings.organization.name, now=now,

@@ -14,8 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (
     Connection,
     CursorResult,
@@ -196,6 +194,9 @@ class Store:
 
     def migrate(self) -> None:
         """Apply every Alembic migration not yet applied."""
+        from alembic import command  # imported here: it is slow to import and needed once per process
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         try:
@@ -284,6 +285,7 @@ class Store:
             conn.execute(update(t.calendars).where(t.calendars.c.id == cid).values(
                 cursor=result.next_cursor, failures=0, last_error=None, last_attempt_at=now,
                 last_success_at=now, next_attempt_at=None))
+            self._mark_dirty(conn, families)
         return SyncOutcome(upserted=upserted, deleted=deleted, unchanged=unchanged,
                            touched_families=frozenset(families))
 
@@ -375,6 +377,7 @@ class Store:
                 touched |= set(families)
                 conn.execute(update(t.events).where(t.events.c.id == event_id)
                              .values(resolved_version=version))
+            self._mark_dirty(conn, touched)
         return touched
 
     def matches(self, keys: Iterable[str] | None = None) -> dict[tuple[str, str], list[PartnerMatch]]:
@@ -390,6 +393,35 @@ class Store:
                 out.setdefault((r.owner, r.key), []).append(
                     PartnerMatch(partner=r.partner, via=r.via, evidence=r.evidence, score=r.score))
         return out
+
+    @staticmethod
+    def _mark_dirty(conn: Connection, families: Iterable[str]) -> None:
+        known = {r.family for r in conn.execute(select(t.dirty_families)).all()}
+        fresh = [{"family": f} for f in set(families) - known]
+        if fresh:
+            conn.execute(insert(t.dirty_families), fresh)
+
+    def dirty_families(self) -> set[str]:
+        """Families whose collisions must be recomputed (touched by a change not yet detected)."""
+        with self.engine.connect() as conn:
+            return {r.family for r in conn.execute(select(t.dirty_families)).all()}
+
+    def forget_calendars(self, source: str, keep: Iterable[str]) -> int:
+        """Delete the calendars of `source` (and their events) whose refs are not in `keep`; returns how many."""
+        keep = set(keep)
+        with self.transaction() as conn:
+            gone = [r.id for r in conn.execute(select(t.calendars.c.id, t.calendars.c.ref)
+                                               .where(t.calendars.c.source == source)).all() if r.ref not in keep]
+            if not gone:
+                return 0
+            event_ids = [r.id for r in conn.execute(select(t.events.c.id)
+                                                    .where(t.events.c.calendar_id.in_(gone))).all()]
+            if event_ids:
+                self._mark_dirty(conn, self._families_of(conn, event_ids))
+                conn.execute(delete(t.matches).where(t.matches.c.event_id.in_(event_ids)))
+                conn.execute(delete(t.events).where(t.events.c.id.in_(event_ids)))
+            conn.execute(delete(t.calendars).where(t.calendars.c.id.in_(gone)))
+            return len(gone)
 
     def keys_in_families(self, families: Iterable[str]) -> set[str]:
         """Keys of events matched to any partner of these families."""
@@ -434,6 +466,8 @@ class Store:
                         family=c.family, key_a=c.a.key, key_b=c.b.key, severity=c.severity,
                         same_location=c.same_location, first_seen=now))
                     new.append(c)
+            if families:
+                conn.execute(delete(t.dirty_families).where(t.dirty_families.c.family.in_(list(families))))
         return new
 
     def collisions(self) -> list[StoredCollision]:
@@ -446,11 +480,10 @@ class Store:
 
     # ---- outbox ---------------------------------------------------------------------------
 
-    def alerted(self) -> set[tuple[str, str, str, str]]:
-        """Every (recipient, family, key_a, key_b) already queued or sent."""
+    def alerted(self) -> set[tuple[str, str, str]]:
+        """Every (recipient, key_a, key_b) already queued or sent."""
         with self.engine.connect() as conn:
-            return {(r.recipient, r.family, r.key_a, r.key_b)
-                    for r in conn.execute(select(t.alerted_pairs)).all()}
+            return {(r.recipient, r.key_a, r.key_b) for r in conn.execute(select(t.alerted_pairs)).all()}
 
     def enqueue(self, *, message_id: str, recipient: str, family: str, subject: str, message: bytes,
                 pairs: Iterable[tuple[str, str]], now: datetime) -> bool:

@@ -98,8 +98,6 @@ def test_ignoring_a_subdomain_removes_the_collision(colliding: Path) -> None:
     assert {e["key"]: e["partners"] for e in events} == {"a1": [ACME], "b1": []}
 
 
-@pytest.mark.xfail(reason="alerts are deduplicated per family name: a renamed family's collisions are alerted "
-                          "again (revolving_door/service.py, notifier/)", strict=True)
 def test_renaming_the_partner_sends_no_alert_twice(colliding: Path) -> None:
     """After `partners edit --rename`, the next cycle finds the same collision and alerts nobody again."""
     sent = sorted((colliding.parent / "outbox").iterdir())

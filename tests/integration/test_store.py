@@ -119,7 +119,7 @@ def test_outbox_pairs_are_unique_per_recipient(store: Store) -> None:
     assert store.enqueue(message_id="<1@x>", pairs=[("a", "b")], **kwargs)
     assert not store.enqueue(message_id="<2@x>", pairs=[("a", "b")], **kwargs)
     assert [r.message_id for r in store.outbox()] == ["<1@x>"]
-    assert store.alerted() == {("ann@ours.org", "P", "a", "b")}
+    assert store.alerted() == {("ann@ours.org", "a", "b")}
 
 
 def test_outbox_attempts_backoff_and_failure(store: Store) -> None:
@@ -158,3 +158,27 @@ def test_remove_and_unmap_unknown_names_are_not_found(store: Store) -> None:
         store.remove_partner("Nobody")
     with pytest.raises(NotFoundError):
         store.unmap_domain("nowhere.org")
+
+
+def test_touched_families_survive_until_detected(store: Store) -> None:
+    """Families touched by a deletion stay marked (across a crash) until their collisions are recomputed."""
+    store.apply_sync(CAL, SyncResult(upserts=(event("a"),), next_cursor="c1"), now=NOW)
+    ((event_id, _),) = store.unresolved_events(0)
+    store.save_matches([(event_id, [PartnerMatch("P", "domain", "d", 100.0)], ["Root"])], 0)
+    store.replace_collisions({"Root"}, [], now=NOW)
+    assert store.dirty_families() == set()
+    store.apply_sync(CAL, SyncResult(deletions=("a",), next_cursor="c2"), now=NOW)
+    reopened = Store(store.engine)
+    assert reopened.dirty_families() == {"Root"}
+    reopened.replace_collisions({"Root"}, [], now=NOW)
+    assert reopened.dirty_families() == set()
+
+
+def test_forgetting_calendars_a_source_no_longer_lists(store: Store) -> None:
+    """Calendars a source stops listing are removed with their events; other sources are untouched."""
+    other = CalendarRef(source="ics-2", owner="bo@ours.org", id="/b.ics")
+    store.apply_sync(CAL, SyncResult(upserts=(event("a"),), next_cursor="c1"), now=NOW)
+    store.apply_sync(other, SyncResult(next_cursor="c1"), now=NOW)
+    assert store.forget_calendars("ics-1", keep=set()) == 1
+    assert store.events() == []
+    assert [c.ref for c in store.calendar_states()] == [other.ref]
