@@ -16,6 +16,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 
 from revolving_door.errors import RevolvingDoorError
+from revolving_door.lock import cycle_lock
 from revolving_door.service import CycleReport, Pipeline, jittered, run_cycle
 
 log = logging.getLogger("revolving_door.serve")
@@ -139,7 +140,8 @@ def serve_forever(p: Pipeline, *, stop: threading.Event | None = None, rng: rand
 def _one_cycle(p: Pipeline, health: Health, metrics: Metrics, stop: threading.Event) -> None:
     """Run one cycle (its delivery cut short once `stop` is set); a failure is logged, never fatal."""
     try:
-        report = run_cycle(p, stop=stop)
+        with cycle_lock(p.settings, wait_seconds=5):
+            report = run_cycle(p, stop=stop)
     except RevolvingDoorError as exc:
         log.error("cycle failed: %s", exc)
         with health.lock:

@@ -13,7 +13,8 @@ from rich.text import Text
 from revolving_door.bootstrap import build_collectors, build_pipeline
 from revolving_door.cli.context import app_context, utc_now
 from revolving_door.errors import CollectorError, UserError
-from revolving_door.service import CycleReport, run_cycle
+from revolving_door.lock import cycle_lock
+from revolving_door.service import CycleReport, Pipeline, run_cycle
 
 
 def summary(report: CycleReport) -> str:
@@ -37,6 +38,19 @@ def sync(
         raise UserError("sync runs one cycle and needs --once; use `serve` to keep polling")
     app = app_context(ctx)
     pipeline = build_pipeline(app.settings, app.store, utc_now)
+
+    def waiting() -> None:
+        typer.echo("another cycle (serve or sync) is running on this store: waiting for it to finish", err=True)
+
+    with cycle_lock(app.settings, on_wait=waiting):
+        report = _run_with_progress(pipeline)
+    typer.echo(summary(report))
+    for error in report.errors:
+        typer.echo(f"warning: {error}", err=True)
+
+
+def _run_with_progress(pipeline: Pipeline) -> CycleReport:
+    """One cycle by hand: a progress bar over calendars on a terminal, nothing extra otherwise."""
     if sys.stderr.isatty():
         console = Console(stderr=True)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -46,12 +60,8 @@ def sync(
             def tick(owner: str, done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total, description=f"calendars ({owner})")
 
-            report = run_cycle(pipeline, progress=tick, respect_backoff=False)
-    else:
-        report = run_cycle(pipeline, respect_backoff=False)
-    typer.echo(summary(report))
-    for error in report.errors:
-        typer.echo(f"warning: {error}", err=True)
+            return run_cycle(pipeline, progress=tick, respect_backoff=False)
+    return run_cycle(pipeline, respect_backoff=False)
 
 
 def serve(ctx: typer.Context) -> None:
