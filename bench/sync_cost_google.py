@@ -17,18 +17,16 @@ Targets: steady state <= 1 API call and <= 0.025 HTTP round trips per calendar.
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import _sync_cost_common as common
 from collectors.google import GoogleCollector
-from revolving_door.errors import CollectorError
-from revolving_door.model import CalendarRef, SyncResult, TimeWindow
+from revolving_door.model import TimeWindow
 from tests.contract import make_event
 from tests.fakes.google_calendar import FakeGoogle, event_id
 
@@ -94,47 +92,23 @@ def run(calendars: int) -> dict[str, float]:
         )
         refs = collector.calendars()
         fake.reset_log()
-        started = time.perf_counter()
-        cursors: dict[CalendarRef, str | None] = {}
-        for ref, result in collector.sync_many([(r, None) for r in refs], WINDOW):
-            cursors[ref] = _cursor(ref, result)
-        full_wall = time.perf_counter() - started
+        cursors, full_wall = common.full_sync(collector, refs, WINDOW)
         full_http = fake.roundtrips()
         fake.reset_log()
-        wall = 0.0
-        for poll in range(3):
-            _change(fake, owners, poll)
-            started = time.perf_counter()
-            for ref, result in collector.sync_many(list(cursors.items()), WINDOW):
-                cursors[ref] = _cursor(ref, result)
-            wall += time.perf_counter() - started
-        polls = 3 * calendars
+        wall = common.steady_polls(collector, cursors, WINDOW, lambda poll: _change(fake, owners, poll))
+        polls = common.POLLS * calendars
         return {
             "requests_per_calendar_full": full_http / calendars,
             "wall_seconds_full": full_wall,
             "api_calls_per_calendar_steady": len(fake.calls("list")) / polls,
             "http_roundtrips_per_calendar_steady": fake.roundtrips() / polls,
-            "wall_seconds_steady": wall / 3,
+            "wall_seconds_steady": wall,
         }
-
-
-def _cursor(ref: CalendarRef, result: SyncResult | CollectorError) -> str | None:
-    """The next cursor, failing loudly on an error (the benchmark has no faults)."""
-    if isinstance(result, CollectorError):
-        raise SystemExit(f"{ref.owner}: {result}")
-    return result.next_cursor
 
 
 def main(calendars: int | Sequence[str] | None = None) -> None:
     """Print the figures for `calendars` calendars (an int, or command-line arguments `--calendars N`)."""
-    if not isinstance(calendars, int):
-        parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-        parser.add_argument("--calendars", type=int, default=500)
-        calendars = parser.parse_args(list(calendars) if calendars is not None else None).calendars
-    figures = run(calendars)
-    print(f"calendars={calendars}")
-    for name, value in figures.items():
-        print(f"{name}={value:.3f}")
+    common.main(run, __doc__, calendars)
 
 
 if __name__ == "__main__":

@@ -10,17 +10,15 @@ Prints figures; asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from revolving_door.errors import CollectorError
-from revolving_door.model import CalendarRef, SyncResult, TimeWindow
+from bench import _sync_cost_common as common
+from revolving_door.model import TimeWindow
 from tests.contract import make_event
 from tests.fakes.microsoft_graph import FakeGraph, make_collector
 
@@ -66,47 +64,25 @@ def run(calendars: int) -> dict[str, float]:
         collector, _ = make_collector(fake, users=owners, page_size=100, concurrency=8)
         refs = collector.calendars()
         fake.reset_records()
-        cursors: dict[CalendarRef, str | None] = {}
-        for ref, result in collector.sync_many([(r, None) for r in refs], WINDOW):
-            cursors[ref] = _cursor(ref, result)
+        cursors, _ = common.full_sync(collector, refs, WINDOW)
         full_http, full_calls = len(fake.requests), len(fake.calls)
         fake.reset_records()
-        wall = 0.0
-        for poll in range(3):
-            _change(fake, owners, occurrences, poll)
-            started = time.perf_counter()
-            for ref, result in collector.sync_many(list(cursors.items()), WINDOW):
-                cursors[ref] = _cursor(ref, result)
-            wall += time.perf_counter() - started
-        polls = 3 * calendars
+        wall = common.steady_polls(collector, cursors, WINDOW, lambda poll: _change(fake, owners, occurrences, poll))
+        polls = common.POLLS * calendars
         return {
             "requests_per_calendar_full": full_http / calendars,
             "api_calls_per_calendar_full": full_calls / calendars,
             "api_calls_per_calendar_steady": len(fake.calls) / polls,
             "http_roundtrips_per_calendar_steady": len(fake.requests) / polls,
-            "wall_seconds_steady": wall / 3,
+            "wall_seconds_steady": wall,
         }
     finally:
         fake.stop()
 
 
-def _cursor(ref: CalendarRef, result: SyncResult | CollectorError) -> str | None:
-    """The next cursor, failing loudly on an error (the benchmark has no faults)."""
-    if isinstance(result, CollectorError):
-        raise SystemExit(f"{ref.owner}: {result}")
-    return result.next_cursor
-
-
 def main(calendars: int | Sequence[str] | None = None) -> None:
     """Print the figures for `calendars` mailboxes (an int, or command-line arguments `--calendars N`)."""
-    if not isinstance(calendars, int):
-        parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-        parser.add_argument("--calendars", type=int, default=500)
-        calendars = parser.parse_args(list(calendars) if calendars is not None else None).calendars
-    figures = run(calendars)
-    print(f"calendars={calendars}")
-    for name, value in figures.items():
-        print(f"{name}={value:.3f}")
+    common.main(run, __doc__, calendars)
 
 
 if __name__ == "__main__":
