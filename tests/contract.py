@@ -8,7 +8,7 @@ and provides a `source` fixture returning a `SourceDriver`:
         def source(self, tmp_path: Path) -> SourceDriver:
             return IcsFilesDriver(tmp_path)
 
-The driver protocol (keep it this small):
+The driver protocol (keep it this small; `BaseDriver` provides the first two):
 - `collector`: the Collector under test, reading from the source the driver writes to.
 - `window`: the TimeWindow to sync with; it must span at least 60 days (tests place events
   from `window.start + 5 days` on, and one before and one after the window).
@@ -69,6 +69,26 @@ class SourceDriver(Protocol):
     def remove(self, owner: str, uid: str) -> None:
         """Delete the meeting `uid` (all its occurrences) from `owner`'s calendar at the source."""
         ...
+
+
+class BaseDriver:
+    """The `collector` and `window` half of a SourceDriver, fixed when the driver is made; a backend's
+    driver subclasses it and adds `calendar`, `put` and `remove`."""
+
+    def __init__(self, collector: Collector, window: TimeWindow) -> None:
+        """A driver whose collector under test is `collector` (one instance for the whole test)."""
+        self._collector = collector
+        self._window = window
+
+    @property
+    def collector(self) -> Collector:
+        """The collector under test."""
+        return self._collector
+
+    @property
+    def window(self) -> TimeWindow:
+        """The contract window."""
+        return self._window
 
 
 def make_event(uid: str, start: datetime, **changes: Any) -> dict[str, Any]:

@@ -8,24 +8,23 @@ from typing import Any
 
 import pytest
 
-from collectors.base import Collector
 from collectors.google import GoogleCollector
 from revolving_door.model import CalendarRef, TimeWindow
-from tests.contract import ALICE, BOB, CollectorContract, SourceDriver
+from tests.contract import ALICE, BOB, BaseDriver, CollectorContract, SourceDriver
 from tests.fakes.google_calendar import FakeGoogle
 
 WINDOW = TimeWindow(datetime(2031, 3, 1, tzinfo=UTC), datetime(2031, 6, 1, tzinfo=UTC))
 NOW = datetime(2031, 3, 20, tzinfo=UTC)
 
 
-class GoogleDriver:
+class GoogleDriver(BaseDriver):
     """Drives the fake Google Workspace's calendars; the collector reads ALICE and BOB by delegation."""
 
     def __init__(self, fake: FakeGoogle) -> None:
         """A driver over a started fake; small server pages so that paging is exercised."""
         self.fake = fake
         fake.page_sizes = [2, 0, 1, 3]
-        self._collector = GoogleCollector(
+        collector = GoogleCollector(
             "google",
             service_account_info=fake.service_account_info(),
             users=[ALICE, BOB],
@@ -33,16 +32,7 @@ class GoogleDriver:
             sleep=lambda seconds: None,
             clock=lambda: NOW,
         )
-
-    @property
-    def collector(self) -> Collector:
-        """The collector under test."""
-        return self._collector
-
-    @property
-    def window(self) -> TimeWindow:
-        """The contract window."""
-        return WINDOW
+        super().__init__(collector, WINDOW)
 
     def calendar(self, owner: str) -> CalendarRef:
         """The owner's primary calendar."""

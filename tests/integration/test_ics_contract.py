@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from collectors.base import Collector
 from collectors.ics import IcsCollector
 from revolving_door.model import CalendarRef, TimeWindow
-from tests.contract import CollectorContract, SourceDriver
+from tests.contract import BaseDriver, CollectorContract, SourceDriver
 
 WINDOW = TimeWindow(datetime(2031, 3, 1, tzinfo=UTC), datetime(2031, 6, 1, tzinfo=UTC))
 _PARTSTAT = {
@@ -58,24 +57,14 @@ def vevent(event: dict[str, Any]) -> list[str]:
     return lines
 
 
-class IcsFilesDriver:
+class IcsFilesDriver(BaseDriver):
     """Writes one `<owner>.ics` file per owner in a folder read by an IcsCollector."""
 
     def __init__(self, folder: Path) -> None:
         """A driver writing into `folder`."""
         self.folder = folder
         self.events: dict[str, dict[str, dict[str, Any]]] = {}
-        self._collector = IcsCollector("ics-test", path_glob="*.ics", base_dir=folder)
-
-    @property
-    def collector(self) -> Collector:
-        """The collector under test."""
-        return self._collector
-
-    @property
-    def window(self) -> TimeWindow:
-        """The contract window."""
-        return WINDOW
+        super().__init__(IcsCollector("ics-test", path_glob="*.ics", base_dir=folder), WINDOW)
 
     def calendar(self, owner: str) -> CalendarRef:
         """The owner's calendar file (written empty if missing)."""

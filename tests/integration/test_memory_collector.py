@@ -11,7 +11,7 @@ from dateutil.rrule import rrulestr
 from collectors.base import Collector
 from revolving_door.errors import SourceUnavailableError
 from revolving_door.model import Attendee, CalendarEvent, CalendarRef, TimeWindow
-from tests.contract import ALICE, CollectorContract, SourceDriver, make_event
+from tests.contract import ALICE, BaseDriver, CollectorContract, SourceDriver, make_event
 from tests.fakes.memory_collector import Call, MemoryCollector
 
 WINDOW = TimeWindow(datetime(2031, 3, 1, tzinfo=UTC), datetime(2031, 6, 1, tzinfo=UTC))
@@ -47,22 +47,13 @@ def to_events(owner: str, event: dict[str, Any]) -> list[CalendarEvent]:
     ]
 
 
-class MemoryDriver:
+class MemoryDriver(BaseDriver):
     """Drives a MemoryCollector through the contract's dict events."""
 
     def __init__(self) -> None:
         """A fresh in-memory source."""
         self.memory = MemoryCollector()
-
-    @property
-    def collector(self) -> Collector:
-        """The collector under test."""
-        return self.memory
-
-    @property
-    def window(self) -> TimeWindow:
-        """The contract window."""
-        return WINDOW
+        super().__init__(self.memory, WINDOW)
 
     def calendar(self, owner: str) -> CalendarRef:
         """The owner's calendar."""

@@ -8,34 +8,22 @@ from typing import Any
 
 import pytest
 
-from collectors.base import Collector
-from collectors.microsoft import MicrosoftCollector
 from revolving_door.model import CalendarRef, TimeWindow
-from tests.contract import CollectorContract, SourceDriver
+from tests.contract import BaseDriver, CollectorContract, SourceDriver
 from tests.fakes.microsoft_graph import FakeGraph, make_collector
 
 WINDOW = TimeWindow(datetime(2031, 3, 1, tzinfo=UTC), datetime(2031, 6, 1, tzinfo=UTC))
 GROUP = "0f0e0d0c-staff-group"
 
 
-class GraphDriver:
+class GraphDriver(BaseDriver):
     """Drives the fake Graph's mailboxes; the collector finds them as members of one group."""
 
     def __init__(self, fake: FakeGraph) -> None:
         """A driver over a started fake."""
         self.fake = fake
         fake.groups[GROUP] = []
-        self._collector: MicrosoftCollector = make_collector(fake, group_id=GROUP, page_size=3)[0]
-
-    @property
-    def collector(self) -> Collector:
-        """The collector under test (one instance for the whole test)."""
-        return self._collector
-
-    @property
-    def window(self) -> TimeWindow:
-        """The contract window."""
-        return WINDOW
+        super().__init__(make_collector(fake, group_id=GROUP, page_size=3)[0], WINDOW)
 
     def calendar(self, owner: str) -> CalendarRef:
         """The owner's mailbox calendar (created empty and added to the group if needed)."""
