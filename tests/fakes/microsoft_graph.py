@@ -34,6 +34,8 @@ import requests
 from dateutil.rrule import rrulestr
 from requests.adapters import HTTPAdapter
 
+from tests.fakes.tls import self_signed_cert
+
 LOGIN = "https://login.microsoftonline.com"
 GRAPH = "https://graph.microsoft.com"
 SCOPE = "https://graph.microsoft.com/.default"
@@ -672,34 +674,9 @@ class FakeGraph:
 
 def _serve_tls(server: ThreadingHTTPServer, folder: Path) -> Path:
     """Serve TLS with a fresh self-signed certificate for 127.0.0.1; returns the certificate file."""
-    import ipaddress
     import ssl
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "graph-fake.pem", folder / "graph-fake.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    cert_file, key_file = self_signed_cert(folder, "graph-fake")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     server.socket = context.wrap_socket(server.socket, server_side=True)
