@@ -7,9 +7,11 @@ composition root (`bootstrap.py`) builds it from settings.
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
@@ -24,7 +26,7 @@ from notifier.plan import plan_alerts
 from notifier.render import render_alert
 from revolving_door.detect import build_meetings, detect
 from revolving_door.errors import CollectorError, DeliveryError, ThrottledError
-from revolving_door.model import CalendarRef, Collision, Meeting, TimeWindow
+from revolving_door.model import CalendarRef, Collision, Meeting, SyncResult, TimeWindow
 from revolving_door.settings import Settings
 from revolving_door.store import Store
 
@@ -141,21 +143,60 @@ def collect(p: Pipeline, report: CycleReport, *, progress: Progress | None = Non
         plans.append((collector, requests))
     total = sum(len(r) for _, r in plans)
     done = 0
-    for collector, requests in plans:
-        for cal, result in collector.sync_many(requests, window):
-            done += 1
-            if progress:
-                progress(cal.owner, done, total)
-            if isinstance(result, CollectorError):
-                _record_failure(p, report, cal, result)
-                continue
-            outcome = p.store.apply_sync(cal, result, now=p.clock())
-            report.calendars_ok += 1
-            report.events_upserted += outcome.upserted
-            report.events_deleted += outcome.deleted
-            for warning in result.warnings:
-                report.warnings.append(warning)
-                log.warning("%s: %s", cal.owner, warning)
+    for cal, result in _sync_sources(plans, window, workers=p.settings.service.concurrency):
+        done += 1
+        if progress:
+            progress(cal.owner, done, total)
+        if isinstance(result, CollectorError):
+            _record_failure(p, report, cal, result)
+            continue
+        outcome = p.store.apply_sync(cal, result, now=p.clock())
+        report.calendars_ok += 1
+        report.events_upserted += outcome.upserted
+        report.events_deleted += outcome.deleted
+        for warning in result.warnings:
+            report.warnings.append(warning)
+            log.warning("%s: %s", cal.owner, warning)
+
+
+_DONE = object()
+
+
+def _sync_sources(
+    plans: Sequence[tuple[Collector, list[tuple[CalendarRef, str | None]]]], window: TimeWindow, *, workers: int
+) -> Iterator[tuple[CalendarRef, SyncResult | CollectorError]]:
+    """Run the sources concurrently (at most `workers` at once) and yield their results in this thread.
+
+    Only this (the caller's) thread writes to the store; each collector batches and pools its own
+    calendars. An unexpected exception in a source is re-raised here, never swallowed.
+    """
+    if len(plans) <= 1 or workers <= 1:
+        for collector, requests in plans:
+            yield from collector.sync_many(requests, window)
+        return
+    results: queue.Queue[object] = queue.Queue()
+
+    def produce(collector: Collector, requests: list[tuple[CalendarRef, str | None]]) -> None:
+        try:
+            for item in collector.sync_many(requests, window):
+                results.put(item)
+        except BaseException as exc:  # handed to the consuming thread, which re-raises it
+            results.put(exc)
+        finally:
+            results.put(_DONE)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="source") as pool:
+        for collector, requests in plans:
+            pool.submit(produce, collector, requests)
+        running = len(plans)
+        while running:
+            item = results.get()
+            if item is _DONE:
+                running -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item  # type: ignore[misc]
 
 
 def _record_failure(p: Pipeline, report: CycleReport, cal: CalendarRef, error: CollectorError) -> None:
