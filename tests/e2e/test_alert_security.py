@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.test_alerts_smtp import Visit, import_partners, parts, smtp_settings, sync_once, write_calendars
+from tests.e2e.test_alerts_smtp import Visit, parts, smtp_setup, sync_once
 from tests.fakes.smtp_server import FakeSmtpServer
 
 HOSTILE = Visit("hostile@test", "<img src=x onerror=alert(1)> Visit\nBcc: victim@example.com", 3, ("alice",),
@@ -16,9 +16,7 @@ PRIVATE = Visit("private@test", "Confidential merger talks", 5, ("carol",), ("z@
 def test_hostile_title_is_escaped_and_private_title_never_shown(tmp_path: Path) -> None:
     """A title with HTML and a CR/LF `Bcc:` line is escaped and adds no header; a private title never appears."""
     with FakeSmtpServer() as server:
-        settings = smtp_settings(tmp_path, server.port)
-        import_partners(settings)
-        write_calendars(tmp_path, [HOSTILE, PLAIN, PRIVATE])
+        settings = smtp_setup(tmp_path, server.port, [HOSTILE, PLAIN, PRIVATE])
         sync_once(settings)
 
         received = server.messages

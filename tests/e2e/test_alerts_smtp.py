@@ -124,6 +124,16 @@ def import_partners(settings: Path, csv_text: str = PARTNERS) -> None:
     assert out.returncode == 0, out.stderr
 
 
+def smtp_setup(folder: Path, port: int, visits: Iterable[Visit], extra: str = "", *, timeout: int = 5,
+               partners: str = PARTNERS, now: datetime | None = None) -> Path:
+    """`smtp_settings` for 127.0.0.1:port, `partners` imported and the visits' calendars written; returns
+    the settings path."""
+    settings = smtp_settings(folder, port, extra, timeout=timeout)
+    import_partners(settings, partners)
+    write_calendars(folder, visits, now=now)
+    return settings
+
+
 def sync_once(settings: Path) -> subprocess.CompletedProcess[str]:
     """`revolving-door sync --once`, which must succeed."""
     out = run_cli("--config", settings, "sync", "--once", timeout=60)
@@ -169,9 +179,7 @@ DINNER_NEAR = Visit("dinner@test", "Board dinner", 11, ("erin",), ("z@acme.org",
 def test_one_email_per_recipient_and_new_collision(tmp_path: Path) -> None:
     """Two syncs send one text+HTML email per recipient of a new pair, then none; a moved meeting alerts its pair."""
     with FakeSmtpServer() as server:
-        settings = smtp_settings(tmp_path, server.port)
-        import_partners(settings)
-        write_calendars(tmp_path, [GRANT, SITE, DINNER_FAR])
+        settings = smtp_setup(tmp_path, server.port, [GRANT, SITE, DINNER_FAR])
 
         sync_once(settings)
         first = list(server.messages)
@@ -204,9 +212,7 @@ def test_smtp_outage_keeps_alerts_queued_until_the_server_is_back(tmp_path: Path
     """With the SMTP server down a sync exits 0 and keeps every alert queued; the next sync delivers each once."""
     server = FakeSmtpServer()
     try:
-        settings = smtp_settings(tmp_path, server.port)
-        import_partners(settings)
-        write_calendars(tmp_path, [GRANT, SITE])
+        settings = smtp_setup(tmp_path, server.port, [GRANT, SITE])
 
         down = sync_once(settings)
         assert "4 queued, 0 sent" in down.stdout

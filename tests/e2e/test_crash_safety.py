@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.e2e.test_alerts_smtp import Visit, import_partners, smtp_settings, sync_once, write_calendars
+from tests.e2e.test_alerts_smtp import Visit, smtp_settings, smtp_setup, sync_once, write_calendars
 from tests.fakes.smtp_server import FakeSmtpServer
 
 FAMILIES = 30
@@ -122,9 +122,7 @@ def test_sigkill_at_random_moments_loses_no_alert_and_duplicates_only_in_flight(
     clean.mkdir()
     crashed.mkdir()
     with FakeSmtpServer() as reference, FakeSmtpServer() as server:
-        clean_settings = smtp_settings(clean, reference.port)
-        import_partners(clean_settings, partners_csv())
-        write_calendars(clean, visits(), now=now)
+        clean_settings = smtp_setup(clean, reference.port, visits(), partners=partners_csv(), now=now)
         crashed_settings = smtp_settings(crashed, server.port)
         for part in clean.glob("state.db*"):
             shutil.copy(part, crashed / part.name)

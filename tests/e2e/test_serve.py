@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, write_settings
-from tests.e2e.test_alerts_smtp import GRANT, SITE, alerts, import_partners, smtp_settings, write_calendars
+from tests.e2e.test_alerts_smtp import GRANT, SITE, alerts, import_partners, smtp_setup, write_calendars
 from tests.fakes.smtp_server import free_port
 
 
@@ -124,10 +124,8 @@ def test_serve_reports_health_and_metrics_then_exits_on_signal(tmp_path: Path, s
 def test_sigterm_during_a_hung_smtp_delivery_exits_in_time_and_keeps_alerts_queued(tmp_path: Path) -> None:
     """SIGTERM while the SMTP server hangs stops after the email in hand, within 5 s, and loses no alert."""
     with HungSmtpServer() as hung:
-        settings = smtp_settings(tmp_path, hung.port, "[service]\ninterval_seconds = 60\njitter_seconds = 0\n",
-                                 timeout=2)
-        import_partners(settings)
-        write_calendars(tmp_path, [GRANT, SITE])
+        settings = smtp_setup(tmp_path, hung.port, [GRANT, SITE],
+                              "[service]\ninterval_seconds = 60\njitter_seconds = 0\n", timeout=2)
         process = start_serve(settings)
         try:
             deadline = time.monotonic() + 60
