@@ -220,16 +220,21 @@ def _split(field: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in field.split(";") if part.strip())
 
 
-def read_partners_csv(path: Path) -> list[Partner]:
-    """Read a partners CSV (`name,domains,aliases,owner,parent`); raise DirectoryError listing every problem."""
+def read_partners_text(path: Path) -> str:
+    """The text of a partners CSV file (UTF-8, a BOM dropped); raise DirectoryError, labelled with the file
+    name, if it cannot be read or is not UTF-8."""
     label = path.name
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise DirectoryError(f"{label}: cannot read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise DirectoryError(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    return parse_partners_csv(text, label=label)
+
+
+def read_partners_csv(path: Path) -> list[Partner]:
+    """Read a partners CSV (`name,domains,aliases,owner,parent`); raise DirectoryError listing every problem."""
+    return parse_partners_csv(read_partners_text(path), label=path.name)
 
 
 def parse_partners_csv(text: str, *, label: str = "partners.csv") -> list[Partner]:

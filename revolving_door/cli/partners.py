@@ -19,6 +19,7 @@ from matching.directory import (
     check_mappable,
     normalise_domain,
     parse_partners_csv,
+    read_partners_text,
     validate_partners,
     write_partners_csv,
 )
@@ -238,12 +239,7 @@ def _csv_rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
 def read_import(app_ctx: AppContext, file: Path) -> tuple[list[Partner], dict[str, int]]:
     """Parse an import file: partners (parents canonical, which may be in the store) and name → line."""
     label = file.name
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise DirectoryError(f"{label}: cannot read: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise DirectoryError(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    text = read_partners_text(file)
     header, rows = _csv_rows(text)
     line_of: dict[str, int] = {}
     in_file: set[str] = set()
