@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import stat
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from revolving_door.errors import DirectoryError, NotFoundError
 from revolving_door.model import Attendee, CalendarEvent, CalendarRef, Partner, PartnerMatch, SyncResult
+from revolving_door.schema import metadata
 from revolving_door.store import Store
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
@@ -24,10 +28,25 @@ def event(key: str, title: str = "Meeting", days: int = 1, source_id: str | None
                          attendees=(Attendee("ann@ours.org", "Ann", "accepted"), Attendee("x@partner.org")))
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    """A fresh store in a SQLite file."""
-    return Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+POSTGRES_URL = os.environ.get("REVOLVING_DOOR_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh store: a SQLite file, and PostgreSQL when REVOLVING_DOOR_TEST_POSTGRES_URL names one."""
+    if request.param == "sqlite":
+        yield Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+        return
+    if not POSTGRES_URL:
+        pytest.skip("set REVOLVING_DOOR_TEST_POSTGRES_URL=postgresql+psycopg://… to test PostgreSQL")
+    engine = create_engine(POSTGRES_URL)
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+    store = Store.open(POSTGRES_URL)
+    yield store
+    store.close()
 
 
 def test_database_file_is_private_to_its_owner(tmp_path: Path) -> None:
