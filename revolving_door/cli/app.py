@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -11,6 +12,14 @@ import typer
 from revolving_door.cli import alerts, domains, partners, run, views
 from revolving_door.cli.context import AppContext
 from revolving_door.errors import RevolvingDoorError
+
+
+class LogFormat(StrEnum):
+    """How logs are written to stderr."""
+
+    text = "text"
+    json = "json"
+
 
 app = typer.Typer(
     name="revolving-door",
@@ -33,12 +42,12 @@ def root(
     config: Path = typer.Option(Path("settings.toml"), "--config", "-c", help="The settings file.",
                                 envvar="REVOLVING_DOOR_CONFIG"),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
-    log_format: str = typer.Option("text", "--log-format", help="Logs as 'text' or 'json' lines."),
+    log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", help="Logs as text or JSON lines."),
 ) -> None:
     """Warns colleagues before they visit the same partner organisation one after another."""
     from revolving_door.logs import setup_logging
 
-    setup_logging(debug=debug, json_lines=log_format == "json")
+    setup_logging(debug=debug, json_lines=log_format is LogFormat.json)
     ctx.obj = AppContext(config=config, debug=debug)
     ctx.call_on_close(ctx.obj.close)
 
