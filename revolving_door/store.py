@@ -255,9 +255,10 @@ class Store:
                     select(t.events).where(t.events.c.calendar_id == cid)
                 ).all()
             } if result.full_resync or result.upserts else {}
-            seen: set[str] = set()
-            for ev in result.upserts:
-                seen.add(ev.key)
+            # A source may list one key twice (e.g. a meeting invited to twice): the last copy wins.
+            upserts = {ev.key: ev for ev in result.upserts}
+            seen = set(upserts)
+            for ev in upserts.values():
                 row = _event_row(cid, ev)
                 old = existing.get(ev.key)
                 if old is None:

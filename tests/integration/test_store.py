@@ -201,3 +201,10 @@ def test_forgetting_calendars_a_source_no_longer_lists(store: Store) -> None:
     assert store.forget_calendars("ics-1", keep=set()) == 1
     assert store.events() == []
     assert [c.ref for c in store.calendar_states()] == [other.ref]
+
+
+def test_a_key_listed_twice_in_one_sync_is_stored_once(store: Store) -> None:
+    """Two copies of one key in one sync store the last copy, instead of failing the calendar."""
+    result = SyncResult(upserts=(event("a", title="First"), event("a", title="Second")), next_cursor="c1")
+    store.apply_sync(CAL, result, now=NOW)
+    assert [e.title for e in store.events()] == ["Second"]
