@@ -8,12 +8,16 @@ family and pair), which is what makes "each (recipient, pair) at most once, ever
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from revolving_door.model import Alert, Collision
 
-__all__ = ["AlreadyAlerted", "is_due", "outbox_key", "plan_alerts", "recipients_of"]
+__all__ = ["AlreadyAlerted", "is_due", "is_mailbox", "outbox_key", "plan_alerts", "recipients_of"]
+
+# One bare addr-spec: no display name, list separator, route, quoting, group or whitespace.
+_MAILBOX = re.compile(r"[^\s@,;:<>()\[\]\\\"]+@[^\s@,;:<>()\[\]\\\"]+")
 
 AlreadyAlerted = Callable[[str, str, str, str], bool] | Collection[tuple[str, str, str, str]]
 """Either a predicate or a collection over (recipient, family, key_a, key_b)."""
@@ -26,6 +30,11 @@ def outbox_key(recipient: str, family: str, key_a: str, key_b: str) -> str:
     return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
 
 
+def is_mailbox(address: str) -> bool:
+    """Whether `address` is one bare email address (an attendee "a@evil.test,b@us.example" is not)."""
+    return _MAILBOX.fullmatch(address) is not None
+
+
 def is_due(collision: Collision, *, now: datetime, horizon_days: int) -> bool:
     """Whether a meeting of the collision is still ahead of `now` and starts within the horizon."""
     horizon = now + timedelta(days=horizon_days)
@@ -35,11 +44,15 @@ def is_due(collision: Collision, *, now: datetime, horizon_days: int) -> bool:
 def recipients_of(
     collision: Collision, *, owners_of: Callable[[str], Sequence[str]], exclude: Collection[str] = ()
 ) -> list[str]:
-    """The lower-cased, sorted people told about a collision: both meetings' attendees and the owners."""
+    """The lower-cased, sorted people told about a collision: both meetings' attendees and the owners.
+
+    Only bare addresses are recipients: an attendee address is outsider text, and one that lists
+    several addresses must not carry an alert to each of them.
+    """
     excluded = {e.strip().lower() for e in exclude}
     people = set(collision.a.internal_attendees) | set(collision.b.internal_attendees)
     people.update(owners_of(collision.family))
-    return sorted({p.strip().lower() for p in people if p.strip()} - excluded)
+    return sorted({p.strip().lower() for p in people if is_mailbox(p.strip())} - excluded)
 
 
 def plan_alerts(

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from notifier.plan import is_mailbox
 from revolving_door.model import Alert, Meeting
 
 __all__ = ["clean_header", "clean_text", "format_when", "message_id", "render_alert", "subject_for"]
@@ -137,7 +138,7 @@ def _view(
         what="A private meeting" if title is None else f"\u201c{title}\u201d",
         private=meeting.private,
         partners=clean_text(label or family),
-        our_side=tuple(sorted(p for p in meeting.internal_attendees if p != recipient)),
+        our_side=tuple(sorted(clean_text(p) for p in meeting.internal_attendees if p != recipient)),
         includes_you=recipient in meeting.internal_attendees,
         location="" if meeting.private else clean_text(meeting.location),
         externals=externals,
@@ -179,8 +180,9 @@ def render_alert(
 
     `owners` are the family's account managers; `now` gives the Date header; `partner_label` names
     a meeting's partners (default: its most specific partner names); `tz_of` gives the recipient's
-    time zone (UTC when unknown). Reply-To lists the colleagues involved and the account managers,
-    so Reply-All reaches them; they are not copied, since each receives an alert of their own.
+    time zone (UTC when unknown). Reply-To lists the colleagues involved and the account managers
+    (bare addresses only), so Reply-All reaches them; they are not copied, since each receives an
+    alert of their own.
     """
     recipient = alert.recipient.strip().lower()
     zone = tz_of(recipient) if tz_of else None
@@ -190,7 +192,7 @@ def render_alert(
     ]
     people = _people(alert)
     owner_list = [clean_text(o) for o in owners if o.strip()]
-    colleagues = sorted((people | {o.lower() for o in owner_list}) - {recipient})
+    colleagues = sorted(p for p in (people | {o.lower() for o in owner_list}) - {recipient} if is_mailbox(p))
     units = sorted({m.partners for m in meetings} - {alert.family})
     context = {
         "organization": clean_text(organization),

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.plan import is_due, outbox_key, plan_alerts, recipients_of
+from notifier.plan import is_due, is_mailbox, outbox_key, plan_alerts, recipients_of
 from revolving_door.model import Collision, Meeting
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -191,3 +191,11 @@ def test_planning_again_with_the_outbox_sends_nothing(items: list[Collision]) ->
     assert len({(a.recipient, a.family) for a in first}) == len(first)
     again = plan_alerts(items, now=NOW, horizon_days=30, owners_of=owners_of, exclude=(), already_alerted=set(rows))
     assert again == []
+
+
+def test_attendee_address_listing_several_addresses_is_never_a_recipient() -> None:
+    """An attendee 'spy@evil.test,x@example.org' (internal by its last host) gets no alert; bare addresses do."""
+    hostile = collision("a", "b", people=("spy@evil.test,x@example.org", "b@example.org"))
+    assert [r[0] for r in plan([hostile])] == ["b@example.org", "dana@example.org"]
+    assert not is_mailbox("Spy <spy@evil.test>") and not is_mailbox("a@b.org\nBcc: c@d.org")
+    assert is_mailbox("first.last+tag@field.example.org")

@@ -230,3 +230,10 @@ def test_any_title_and_organization_render_without_breaking_headers_or_html(titl
     assert all("\n" not in v and "\r" not in v for _, v in parsed.items())
     html = parts(message)[1]
     assert "<b>x</b>" not in html
+
+
+def test_reply_to_lists_only_bare_addresses() -> None:
+    """An attendee address that lists several addresses never reaches Reply-To, so Reply-All stays internal."""
+    hostile = meeting("b", BOB_MEETING.start, {"bob@example.org", "spy@evil.test,carol@example.org"})
+    message = render(alert_for("alice@example.org", (ALICE_MEETING, hostile)))
+    assert message["Reply-To"] == "bob@example.org, dana@example.org"
