@@ -34,7 +34,15 @@ from contextlib import contextmanager
 from datetime import timedelta
 from operator import attrgetter
 
-from revolving_door.model import Attendee, CalendarEvent, Collision, Meeting, PartnerMatch, Severity
+from revolving_door.model import (
+    Attendee,
+    CalendarEvent,
+    Collision,
+    Meeting,
+    PartnerMatch,
+    Severity,
+    is_internal_address,
+)
 
 __all__ = [
     "affected_families",
@@ -121,7 +129,7 @@ def _merge(
                 not attendee.is_resource
                 and attendee.response != "declined"
                 and attendee.email not in external
-                and not _is_internal(attendee.email, domains)
+                and not is_internal_address(attendee.email, domains)
             ):
                 external[attendee.email] = attendee
 
@@ -140,12 +148,6 @@ def _merge(
         external_attendees=tuple(external[email] for email in sorted(external)),
         all_day=primary.all_day,
     )
-
-
-def _is_internal(email: str, domains: tuple[str, ...]) -> bool:
-    """Whether `email` belongs to one of the internal domains (or a subdomain)."""
-    host = email.rpartition("@")[2].strip().rstrip(".").lower()
-    return any(host == d or host.endswith("." + d) for d in domains)
 
 
 def group_by_family(meetings: Iterable[Meeting], families: Collection[str] | None = None) -> dict[str, list[Meeting]]:
@@ -208,16 +210,9 @@ def _without_digits(text: str) -> str:
     return " ".join(word for word in text.split() if not any(ch.isdigit() for ch in word))
 
 
-def same_location(first: str, second: str, cache: dict[str, tuple[str, str]] | None = None) -> bool:
+def same_location(first: str, second: str) -> bool:
     """Whether two locations share a non-empty normalised place or city (virtual locations never do)."""
-    if cache is None:
-        cache = {}
-    a = cache.get(first)
-    if a is None:
-        a = cache[first] = location_key(first)
-    b = cache.get(second)
-    if b is None:
-        b = cache[second] = location_key(second)
+    a, b = location_key(first), location_key(second)
     return bool((a[0] and a[0] == b[0]) or (a[1] and a[1] == b[1]))
 
 
