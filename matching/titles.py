@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from typing import NamedTuple
@@ -487,15 +486,3 @@ class TitleMatcher:
             ))
         return tuple(out)
 
-
-def match_titles(matcher: TitleMatcher, texts: Iterable[str]) -> list[PartnerMatch]:
-    """Matches over several texts (title, location), best evidence per partner."""
-    best: dict[str, PartnerMatch] = {}
-    for text in texts:
-        if not text:
-            continue
-        for m in matcher.match(text):
-            cur = best.get(m.partner)
-            if cur is None or m.score > cur.score:
-                best[m.partner] = m
-    return list(best.values())
