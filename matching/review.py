@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -59,7 +60,10 @@ def _initials(text: str) -> str:
     return "".join(t.norm[:1] for t in tokenize(text) if t.norm not in {"of", "the", "and", "for", "&"})
 
 
+# A Directory is immutable, so what is derived from it is built once per directory, not once per domain.
+@functools.lru_cache(maxsize=4)
 def _label_keys(directory: Directory) -> dict[str, tuple[str, str, str]]:
+    """Squashed names and aliases (and initials of long ones) → (partner, `name`/`alias`, text)."""
     keys: dict[str, tuple[str, str, str]] = {}
     for p in directory.partners:
         for label, text in [("name", p.name), *(("alias", a) for a in p.aliases)]:
@@ -67,6 +71,12 @@ def _label_keys(directory: Directory) -> dict[str, tuple[str, str, str]]:
                 if len(key) >= 3:
                     keys.setdefault(key, (p.name, label, text))
     return keys
+
+
+@functools.lru_cache(maxsize=4)
+def _title_matcher(directory: Directory) -> TitleMatcher:
+    """The default title matcher over `directory`."""
+    return TitleMatcher(directory)
 
 
 def suggest_partner(
@@ -87,7 +97,7 @@ def suggest_partner(
             best = Suggestion(partner, round(float(score), 1),
                               f'domain label "{label}" ~ {kind} "{text}" ({score:.0f})')
     if titles:
-        m = matcher or TitleMatcher(directory)
+        m = matcher or _title_matcher(directory)
         counts: Counter[str] = Counter()
         for t in titles:
             for pm in m.match(t):
