@@ -31,7 +31,10 @@ without UID gets a stable derived one (hash of DTSTART, SUMMARY and file name) a
 All-day events start at 00:00 UTC on their date. `source_id` is the key.
 
 Problems. A file that cannot be read at all is skipped with a warning naming it (and the
-previous cursor is kept, so nothing stored is deleted because of it); a broken event is
+previous cursor is kept, so nothing stored is deleted because of it). An empty file, or one that
+ends inside a component (truncated, or caught half-written), is not taken as the calendar's
+complete state once it has been read before: its events are upserted, nothing is deleted, and
+the cursor keeps every id seen so the complete file's resync deletes what is gone. A broken event is
 skipped with a warning naming the file and UID. Network and HTTP failures raise
 `SourceUnavailableError`, `AuthError` (401/403) or `ThrottledError` (429).
 """
@@ -188,12 +191,21 @@ class IcsCollector:
     ) -> SyncResult:
         """Parse the whole content and return every occurrence in the window as a full resync."""
         assert fetched.data is not None
-        label = _label(calendar.id)
-        events, warnings = read_calendar(fetched.data, label=label, owner=calendar.owner, window=window)
+        reader = _Reader(label=_label(calendar.id), owner=calendar.owner, window=window)
+        events = reader.read(fetched.data)
+        warnings = reader.warnings
         if events is None:
             keep = previous.dump() if previous is not None else None
             return SyncResult(next_cursor=keep, warnings=tuple(warnings), requests=fetched.requests)
         ids = sorted({e.source_id for e in events})
+        if reader.incomplete and previous is not None:
+            # A half-written or truncated file is not the calendar's complete state: keep what it
+            # holds, delete nothing, and remember every id so the complete file's resync can.
+            reader.warn("empty or truncated file: its events are kept, none deleted, until it is complete")
+            nxt = _Cursor(fetched.validators, digest, _window_days(window), sorted({*previous.ids, *ids}))
+            return SyncResult(
+                upserts=tuple(events), next_cursor=nxt.dump(), warnings=tuple(warnings), requests=fetched.requests
+            )
         gone = sorted(set(previous.ids) - set(ids)) if previous is not None else []
         nxt = _Cursor(validators=fetched.validators, sha256=digest, days=_window_days(window), ids=ids)
         return SyncResult(
@@ -376,6 +388,8 @@ class _Reader:
     owner: str
     window: TimeWindow
     warnings: list[str] = field(default_factory=list)
+    incomplete: bool = False
+    """Whether the text was empty or ended inside a component (a truncated or half-written file)."""
 
     def warn(self, message: str) -> None:
         """Record a warning (it is also logged)."""
@@ -391,6 +405,7 @@ class _Reader:
             return None
         for problem in dict.fromkeys(parsed.problems):
             self.warn(f"malformed iCalendar structure ({problem}); readable events kept")
+        self.incomplete = not data.strip() or any(p.startswith("unterminated") for p in parsed.problems)
         uids = self._assign_uids(parsed.events)
         occurrences = self._occurrences(parsed, uids)
         return self._events(occurrences)

@@ -351,3 +351,35 @@ def test_unreadable_file_keeps_the_previous_cursor(tmp_path: Path) -> None:
     second = collector.sync(calendar, first.next_cursor, WIDE)
     assert not second.full_resync and not second.deletions and second.next_cursor == first.next_cursor
     assert second.warnings and "a@example.org.ics" in second.warnings[0]
+
+
+def test_emptied_file_deletes_nothing(tmp_path: Path) -> None:
+    """A calendar file caught empty (being rewritten) deletes no stored event and warns naming it."""
+    path = tmp_path / "a@example.org.ics"
+    path.write_bytes(cal(vevent("a"), vevent("b", start="DTSTART:20300305T100000Z")))
+    collector = IcsCollector("ics", path_glob="*.ics", base_dir=tmp_path)
+    (calendar,) = collector.calendars()
+    first = collector.sync(calendar, None, WIDE)
+    path.write_bytes(b"")
+    second = collector.sync(calendar, first.next_cursor, WIDE)
+    assert not second.full_resync and not second.deletions and not second.upserts
+    assert any("a@example.org.ics" in w and "truncated" in w for w in second.warnings)
+
+
+def test_truncated_file_deletes_nothing_until_the_complete_file_is_back(tmp_path: Path) -> None:
+    """A file cut off mid-event upserts what it holds and deletes nothing; the complete file then resyncs."""
+    path = tmp_path / "a@example.org.ics"
+    later = "DTSTART:20300305T100000Z"
+    path.write_bytes(cal(vevent("a"), vevent("b", start=later), vevent("c", start=later)))
+    collector = IcsCollector("ics", path_glob="*.ics", base_dir=tmp_path)
+    (calendar,) = collector.calendars()
+    first = collector.sync(calendar, None, WIDE)
+    complete = cal(vevent("a", "LOCATION:Moved"), vevent("b", start=later))
+    path.write_bytes(complete[: complete.index(b"UID:b")])
+    second = collector.sync(calendar, first.next_cursor, WIDE)
+    assert not second.full_resync and not second.deletions
+    assert [(e.key, e.location) for e in second.upserts] == [("a", "Moved")]
+    path.write_bytes(complete)
+    third = collector.sync(calendar, second.next_cursor, WIDE)
+    assert third.full_resync and third.deletions == ("c",)
+    assert {e.key for e in third.upserts} == {"a", "b"}
