@@ -396,7 +396,6 @@ class MicrosoftCollector:
                 elif reply.status == 200 and isinstance(reply.body, dict):
                     self._take_page(job, reply.body)
                 elif (reply.status == 410 or reply.code in RESYNC_CODES) and not job.full:
-                    job.state = None if job.state is None else _State("", start, end, start, job.state.series)
                     self._restart(job, start, end, incremental=False)
                 else:
                     job.error = self._error(reply, job.calendar.owner, calendar=job.calendar.owner)
