@@ -276,15 +276,17 @@ class MicrosoftCollector:
             if "@" in user:
                 refs.append(CalendarRef(self.name, user.strip().lower(), user.strip().lower()))
             else:
-                lookups.append(_Call(user, user, f"{self._base}/users/{quote(user)}?$select=id,mail,userPrincipalName"))
+                url = f"{self._base}/users/{quote(user)}?$select=id,mail,userPrincipalName"
+                lookups.append(_Call(str(len(lookups)), user, url))
+        replies = self._call_all(lookups) if lookups else {}
         for call in lookups:
-            reply = self._call_all([call])[call.id]
+            user, reply = call.mailbox, replies[call.id]
             if isinstance(reply, CollectorError):
                 raise reply
             if reply.status != 200:
-                raise self._error(reply, f"user {call.id}", calendar=call.id)
-            owner = str(reply.body.get("mail") or reply.body.get("userPrincipalName") or call.id).lower()
-            refs.append(CalendarRef(self.name, owner, call.id))
+                raise self._error(reply, f"user {user}", calendar=user)
+            owner = str(reply.body.get("mail") or reply.body.get("userPrincipalName") or user).lower()
+            refs.append(CalendarRef(self.name, owner, user))
         return refs
 
     def sync(self, calendar: CalendarRef, cursor: str | None, window: TimeWindow) -> SyncResult:

@@ -386,6 +386,15 @@ def test_microsoft_user_given_by_id_is_resolved_to_its_address(graph: FakeGraph)
     assert collector.calendars() == [CalendarRef("microsoft", BOB, graph.mailbox(BOB).id)]
 
 
+def test_microsoft_users_given_by_id_are_resolved_in_one_batch(graph: FakeGraph) -> None:
+    """Several users configured by object id cost one $batch round trip, not one request each."""
+    owners = [f"u{i}@example.org" for i in range(5)]
+    collector, _ = make_collector(graph, users=[graph.mailbox(o).id for o in owners])
+    graph.reset_records()
+    assert [c.owner for c in collector.calendars()] == owners
+    assert [r.path for r in graph.graph_requests()] == ["/v1.0/$batch"]
+
+
 def test_microsoft_wrong_secret_is_an_auth_error_without_the_secret(graph: FakeGraph) -> None:
     """A refused secret raises AuthError with Microsoft's description and advice, never the secret."""
     collector, _ = make_collector(graph, client_credential="not-the-s3cret-value")
