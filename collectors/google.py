@@ -907,14 +907,14 @@ def _retry_after(exc: HttpError) -> float | None:
         return None
 
 
-def _when(value: Any, default_tz: str | None) -> tuple[datetime, bool]:
+def _when(value: Any) -> tuple[datetime, bool]:
     """A Google start/end object as aware UTC, and whether it is an all-day date."""
     if not isinstance(value, dict):
         raise ValueError("missing start or end")
     if value.get("dateTime"):
         moment = datetime.fromisoformat(str(value["dateTime"]).replace("Z", "+00:00"))
         if moment.tzinfo is None:
-            tz_name = value.get("timeZone") or default_tz
+            tz_name = value.get("timeZone")
             try:
                 moment = moment.replace(tzinfo=ZoneInfo(tz_name) if tz_name else UTC)
             except (ZoneInfoNotFoundError, ValueError):
@@ -928,12 +928,12 @@ def _when(value: Any, default_tz: str | None) -> tuple[datetime, bool]:
 
 def _to_event(owner: str, item: dict[str, Any], tally: _Tally) -> CalendarEvent:
     """One Google event resource as a CalendarEvent of `owner`'s calendar."""
-    start, all_day = _when(item.get("start"), None)
-    end, _ = _when(item.get("end") or item.get("start"), None)
+    start, all_day = _when(item.get("start"))
+    end, _ = _when(item.get("end") or item.get("start"))
     uid = str(item.get("iCalUID") or item["id"])
     occurrence: str | None = None
     if item.get("recurringEventId"):
-        original, _ = _when(item.get("originalStartTime") or item.get("start"), None)
+        original, _ = _when(item.get("originalStartTime") or item.get("start"))
         occurrence = original.date().isoformat()
     organizer = str((item.get("organizer") or {}).get("email") or "").strip().lower()
     attendees: list[Attendee] = []
