@@ -194,6 +194,7 @@ class GoogleCollector:
         clock: Callable[[], datetime] = _utcnow,
         jitter: Callable[[], float] = random.random,
     ) -> None:
+        """Configure the source from a service account key; give exactly one of `users` or `directory`."""
         if (users is None) == (directory is None):
             raise ValueError("give exactly one of users or directory")
         self.name = name

@@ -235,6 +235,7 @@ class MicrosoftCollector:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = _now,
     ) -> None:
+        """Configure the source for one tenant and app registration; give exactly one of `users` or `group_id`."""
         if (users is None) == (group_id is None):
             raise ValueError("give exactly one of users or group_id")
         self.name = name

@@ -187,6 +187,7 @@ class FakeGoogle:
     """The fake Google Workspace: token endpoint, Calendar events.list, batch and Directory, on loopback."""
 
     def __init__(self, *, key: rsa.RSAPrivateKey | None = None, token_lifetime: int = 3600) -> None:
+        """An empty fake signing tokens with `key` (the test key by default), valid `token_lifetime` seconds."""
         self.key = key or test_key()
         self.token_lifetime = token_lifetime
         self.requests: list[RecordedRequest] = []

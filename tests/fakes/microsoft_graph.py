@@ -108,6 +108,7 @@ class FakeGraph:
         secret: str = "s3cret",
         tls_dir: Path | None = None,
     ):
+        """An empty tenant whose app `client_id` signs in with `secret` (TLS files under `tls_dir`)."""
         self.tenant = tenant
         self.client_id = client_id
         self.secret = secret
@@ -707,6 +708,7 @@ class LoopbackAdapter(HTTPAdapter):
     """Sends requests for the https Microsoft hosts to http://127.0.0.1:PORT, path and query kept."""
 
     def __init__(self, port: int) -> None:
+        """An adapter sending to 127.0.0.1:`port`."""
         super().__init__()
         self._port = port
 
