@@ -50,10 +50,17 @@ def _extractor() -> tldextract.TLDExtract:
 
 @functools.lru_cache(maxsize=65536)
 def registrable_domain(host: str) -> str:
-    """The registrable domain of `host` (e.g. `corvid.edu` for `med.corvid.edu`), or `host` itself."""
+    """The registrable domain of `host` (e.g. `corvid.edu` for `med.corvid.edu`), or `host` itself.
+
+    A top-level label the list does not know is a public suffix by the list's default rule `*`
+    (`sub.acme.example` → `acme.example`); tldextract leaves that rule out, so it is applied here.
+    """
     parts = _extractor()(host)
     if parts.domain and parts.suffix:
         return f"{parts.domain}.{parts.suffix}"
+    labels = host.split(".")
+    if not parts.suffix and len(labels) > 2 and labels[-1].isalpha():
+        return ".".join(labels[-2:])
     return host
 
 

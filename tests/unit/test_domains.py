@@ -109,3 +109,12 @@ def test_public_suffix_list_is_never_downloaded(monkeypatch: pytest.MonkeyPatch)
     finally:
         domains_module._extractor.cache_clear()
         registrable_domain.cache_clear()
+
+
+def test_unknown_top_level_label_follows_the_default_public_suffix_rule() -> None:
+    """Under a TLD the list lacks, the last two labels are registrable, so a mapped domain covers its subdomains."""
+    assert registrable_domain("a.sub.acme.example") == "acme.example"
+    assert host_levels("a.sub.acme.example") == ("a.sub.acme.example", "sub.acme.example", "acme.example")
+    assert registrable_domain("10.0.0.1") == "10.0.0.1"
+    r = DomainResolver(Directory([Partner("Acme", ("acme.example",))]), internal_domains=[])
+    assert (m := r.resolve_address("a@field.acme.example")) is not None and m.partner == "Acme"
