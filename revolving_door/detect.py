@@ -106,9 +106,10 @@ def _merge(
     people: set[str] = set()
     declined_own: set[str] = set()
     for copy in copies:
-        people.update(copy.internal_attendees(domains))
         for person in copy.internal_people(domains):
-            if person.email == copy.calendar and person.response == "declined":
+            if person.response != "declined":
+                people.add(person.email)
+            elif person.email == copy.calendar:
                 declined_own.add(person.email)
     attendees = frozenset(people - declined_own)
     if not attendees:
