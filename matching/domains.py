@@ -129,17 +129,19 @@ class DomainResolver:
         self._classify = functools.lru_cache(maxsize=65536)(self._classify_uncached)
 
     def _classify_uncached(self, host: str) -> tuple[HostClass, str | None, str | None]:
+        """(class, partner, the level that decided) of a canonical host."""
         if not host:
             return "unknown", None, None
         if is_internal_address("x@" + host, self.internal_domains):
             return "internal", None, None
-        for level in host_levels(host):
+        levels = host_levels(host)
+        for level in levels:
             if level in self.ignored:
                 return "ignored", None, level
             partner = self._domains.get(level)
             if partner is not None:
                 return "partner", partner, level
-        if any(level in self.freemail for level in host_levels(host)):
+        if any(level in self.freemail for level in levels):
             return "freemail", None, None
         return "unknown", None, None
 
