@@ -122,10 +122,9 @@ def _view(
     recipient: str,
     family: str,
     zone: tzinfo | None,
-    partner_label: Callable[[Meeting], str] | None,
 ) -> _MeetingView:
     """The privacy-filtered, one-line-per-field view of a meeting."""
-    label = partner_label(meeting) if partner_label else ", ".join(meeting.partners)
+    label = ", ".join(meeting.partners)
     externals: tuple[str, ...] = ()
     if not meeting.private:
         externals = tuple(
@@ -173,23 +172,19 @@ def render_alert(
     organization: str,
     owners: Sequence[str],
     now: datetime,
-    partner_label: Callable[[Meeting], str] | None = None,
     tz_of: Callable[[str], tzinfo | None] | None = None,
 ) -> EmailMessage:
     """The multipart/alternative (text + HTML) email for one alert, with clean, deterministic headers.
 
-    `owners` are the family's account managers; `now` gives the Date header; `partner_label` names
-    a meeting's partners (default: its most specific partner names); `tz_of` gives the recipient's
-    time zone (UTC when unknown). Reply-To lists the colleagues involved and the account managers
-    (bare addresses only), so Reply-All reaches them; they are not copied, since each receives an
-    alert of their own.
+    `owners` are the family's account managers; `now` gives the Date header; each meeting is
+    labelled with its most specific partner names; `tz_of` gives the recipient's time zone (UTC
+    when unknown). Reply-To lists the colleagues involved and the account managers (bare
+    addresses only), so Reply-All reaches them; they are not copied, since each receives an alert
+    of their own.
     """
     recipient = alert.recipient.strip().lower()
     zone = tz_of(recipient) if tz_of else None
-    meetings = [
-        _view(m, recipient=recipient, family=alert.family, zone=zone, partner_label=partner_label)
-        for m in _meetings(alert)
-    ]
+    meetings = [_view(m, recipient=recipient, family=alert.family, zone=zone) for m in _meetings(alert)]
     people = _people(alert)
     owner_list = [clean_text(o) for o in owners if o.strip()]
     colleagues = sorted(p for p in (people | {o.lower() for o in owner_list}) - {recipient} if is_mailbox(p))

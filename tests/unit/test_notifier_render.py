@@ -183,16 +183,12 @@ def test_format_when_handles_midnight_and_multi_day() -> None:
     assert format_when(trip, ZoneInfo("Asia/Tokyo")) == "Mon 03 Mar to Wed 05 Mar 2025 (all day)"
 
 
-def test_units_and_partner_label_name_the_most_specific_partner() -> None:
-    """The body names each meeting's unit; a partner_label callback can rename it."""
+def test_units_name_the_most_specific_partner() -> None:
+    """The body names the family with each meeting's unit, and each meeting its own partner."""
     innocenti = meeting("b", BOB_MEETING.start, {"bob@example.org"}, partners=("UNICEF Innocenti",))
     text, _ = parts(render(alert_for("dana@example.org", (ALICE_MEETING, innocenti))))
     assert "meeting UNICEF (UNICEF Innocenti)" in text
-    assert "Partner: UNICEF Innocenti" in text
-    text, _ = parts(
-        render(alert_for("dana@example.org", (ALICE_MEETING, innocenti)), partner_label=lambda m: "Label-" + m.key)
-    )
-    assert "Partner: Label-a" in text and "Partner: Label-b" in text
+    assert "Partner: UNICEF Innocenti" in text and "Partner: UNICEF\n" in text
 
 
 def test_missing_account_manager_is_said_plainly() -> None:
