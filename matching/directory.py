@@ -221,8 +221,7 @@ def _split(field: str) -> tuple[str, ...]:
 
 
 def read_partners_text(path: Path) -> str:
-    """The text of a partners CSV file (UTF-8, a BOM dropped); raise DirectoryError, labelled with the file
-    name, if it cannot be read or is not UTF-8."""
+    """The text of a partners CSV file (UTF-8, a BOM dropped); DirectoryError naming the file if unreadable."""
     label = path.name
     try:
         return path.read_text(encoding="utf-8-sig")

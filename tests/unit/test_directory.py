@@ -21,6 +21,7 @@ from revolving_door.model import Partner
 
 
 def _family() -> list[Partner]:
+    """A three-level Acme family (with a lower-cased parent reference) and an unrelated partner."""
     return [
         Partner("Acme Group", ("acme.example",), ("AG",), ("boss@us.example",)),
         Partner("Acme Labs", ("labs.acme.example",), (), ("lab@us.example",), parent="Acme Group"),

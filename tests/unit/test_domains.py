@@ -14,6 +14,7 @@ from revolving_door.model import Partner
 
 
 def _resolver(**kw: Any) -> DomainResolver:
+    """A resolver over a small directory with nested and ccTLD domains."""
     d = Directory([
         Partner("Uni", ("uni.example.edu",)),
         Partner("Uni Med School", ("med.uni.example.edu",), parent="Uni"),
@@ -94,6 +95,7 @@ def test_public_suffix_list_is_never_downloaded(monkeypatch: pytest.MonkeyPatch)
     """With every socket blocked, a fresh extractor still resolves from the bundled snapshot."""
 
     def refuse(*args: object, **kwargs: object) -> None:
+        """Fail the test on any network use."""
         raise AssertionError("network access attempted")
 
     monkeypatch.setattr(socket, "create_connection", refuse)

@@ -19,11 +19,13 @@ DIRECTORY = Directory([
 
 
 def _resolver() -> Resolver:
+    """A resolver over the test directory, internal domain us.example."""
     return Resolver(DIRECTORY, internal_domains=["us.example"])
 
 
 def _event(title: str = "Sync", *attendees: Attendee, status: str = "confirmed", organizer: str = "",
            private: bool = False) -> CalendarEvent:
+    """A one-hour event on me@us.example (who accepted) with `attendees`."""
     people = (Attendee("me@us.example", response="accepted"), *attendees)
     return CalendarEvent(calendar="me@us.example", key="k", uid="k", source_id="k", title=title, start=T0,
                          end=T0 + timedelta(hours=1), attendees=people, status=status,  # type: ignore[arg-type]

@@ -30,10 +30,12 @@ HELD_OUT = [
 
 @pytest.fixture(scope="module")
 def matcher() -> TitleMatcher:
+    """A title matcher over the held-out directory."""
     return TitleMatcher(Directory(HELD_OUT))
 
 
 def names(matcher: TitleMatcher, title: str) -> set[str]:
+    """The partners `title` names."""
     return {m.partner for m in matcher.match(title)}
 
 
