@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import icalendar
 import recurring_ical_events
@@ -119,7 +120,7 @@ class IcsCollector:
     def calendars(self) -> list[CalendarRef]:
         """One CalendarRef per matching file (id = resolved path), or the feed URL."""
         if self.url is not None:
-            return [CalendarRef(source=self.name, owner=self.owner, id=self.url)]
+            return [CalendarRef(source=self.name, owner=self.owner, id=feed_id(self.url))]
         assert self.path_glob is not None
         try:
             paths = sorted(p for p in self.base_dir.glob(self.path_glob) if p.is_file())
@@ -145,11 +146,11 @@ class IcsCollector:
     def _check_feed(self) -> CheckResult:
         """One GET of the feed: reachable, authorised and iCalendar."""
         assert self.url is not None
-        what = f"{self.name}: feed {self.url} for {self.owner}"
+        what = f"{self.name}: feed {redact_url(self.url)} for {self.owner}"
         try:
             response = self.session.get(self.url, timeout=self.timeout)
         except requests.RequestException as exc:
-            return CheckResult(False, what, f"cannot reach the feed: {exc}")
+            return CheckResult(False, what, f"cannot reach the feed: {type(exc).__name__}")
         if not 200 <= response.status_code < 300:
             return CheckResult(False, what, f"the feed answered HTTP {response.status_code}; check the URL")
         if b"BEGIN:V" not in response.content[:65536].upper():
@@ -160,7 +161,7 @@ class IcsCollector:
         """Changes to `calendar` since `cursor`: nothing if unchanged, else a full resync (see module doc)."""
         previous = _Cursor.load(cursor)
         days = _window_days(window)
-        if _is_url(calendar.id):
+        if _is_feed(calendar.id):
             fetched = self._fetch(calendar, previous if previous and previous.days == days else None)
         else:
             fetched = _read_file(calendar, previous if previous and previous.days == days else None)
@@ -191,7 +192,7 @@ class IcsCollector:
     ) -> SyncResult:
         """Parse the whole content and return every occurrence in the window as a full resync."""
         assert fetched.data is not None
-        reader = _Reader(label=_label(calendar.id), owner=calendar.owner, window=window)
+        reader = _Reader(label=self._label(calendar.id), owner=calendar.owner, window=window)
         events = reader.read(fetched.data)
         warnings = reader.warnings
         if events is None:
@@ -217,6 +218,12 @@ class IcsCollector:
             requests=fetched.requests,
         )
 
+    def _label(self, calendar_id: str) -> str:
+        """The name warnings use for a calendar: the file name, or the feed's redacted URL."""
+        if _is_feed(calendar_id) and self.url is not None:
+            return redact_url(self.url)
+        return Path(calendar_id).name
+
     def _fetch(self, calendar: CalendarRef, previous: _Cursor | None) -> _Fetched:
         """GET the feed, conditionally when a previous cursor for the same window is given."""
         headers = {"Accept": "text/calendar, */*;q=0.5"}
@@ -225,13 +232,18 @@ class IcsCollector:
                 headers["If-None-Match"] = str(etag)
             if modified := previous.validators.get("last_modified"):
                 headers["If-Modified-Since"] = str(modified)
+        if self.url is None or calendar.id != feed_id(self.url):
+            raise SourceUnavailableError(f"{self.name}: unknown feed {calendar.id}", calendar=calendar.owner)
         try:
-            response = self.session.get(calendar.id, headers=headers, timeout=self.timeout)
+            response = self.session.get(self.url, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise SourceUnavailableError(f"{calendar.id}: {exc}", calendar=calendar.owner) from exc
+            # The exception text repeats the URL, which may carry a secret token: name only its kind.
+            raise SourceUnavailableError(
+                f"{redact_url(self.url)}: {type(exc).__name__}", calendar=calendar.owner
+            ) from exc
         if response.status_code == 304 and previous is not None:
             return _Fetched(None, dict(previous.validators), requests=1, unchanged=True)
-        _raise_for_status(calendar, response)
+        _raise_for_status(calendar, response, redact_url(self.url))
         headers_seen = (("etag", "ETag"), ("last_modified", "Last-Modified"))
         validators = {key: response.headers[h] for key, h in headers_seen if response.headers.get(h)}
         return _Fetched(response.content, validators, requests=1)
@@ -243,22 +255,29 @@ def _normalise_url(url: str) -> str:
     return "https://" + url[len("webcal://") :] if url.lower().startswith("webcal://") else url
 
 
-def _is_url(calendar_id: str) -> bool:
-    """Whether a calendar id is a feed URL rather than a file path."""
-    return calendar_id.lower().startswith(("http://", "https://"))
+def feed_id(url: str) -> str:
+    """A feed's calendar id: a digest of its URL, so a secret token in the URL is never stored or shown."""
+    return "feed:" + hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
-def _label(calendar_id: str) -> str:
-    """The name warnings use for a calendar: the file name, or the URL."""
-    return calendar_id if _is_url(calendar_id) else Path(calendar_id).name
+def redact_url(url: str) -> str:
+    """A feed URL safe to show: scheme and host only (paths and queries of private feeds hold secrets)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}/…"
 
 
-def _raise_for_status(calendar: CalendarRef, response: requests.Response) -> None:
+def _is_feed(calendar_id: str) -> bool:
+    """Whether a calendar id names a feed rather than a file path."""
+    return calendar_id.startswith("feed:")
+
+
+def _raise_for_status(calendar: CalendarRef, response: requests.Response, where: str) -> None:
     """Turn an unsuccessful HTTP status into our CollectorError subclasses."""
     status = response.status_code
     if 200 <= status < 300:
         return
-    message = f"{calendar.id}: HTTP {status} {response.reason or ''}".rstrip()
+    message = f"{where}: HTTP {status} {response.reason or ''}".rstrip()
     if status in (401, 403):
         raise AuthError(message, calendar=calendar.owner)
     if status == 429:

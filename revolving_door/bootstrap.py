@@ -35,14 +35,20 @@ def build_collectors(settings: Settings) -> list[Collector]:
 
 
 def _build_ics(name: str, src: IcsSourceSettings, settings: Settings) -> Collector:
-    """An ICS collector over local files or one URL."""
+    """An ICS collector over local files or one feed (its URL possibly from an environment variable)."""
     from collectors.ics import IcsCollector
 
+    url = src.url
+    if src.url_env is not None:
+        url = os.environ.get(src.url_env)
+        if not url:
+            raise ConfigError(f"{settings.file}: sources: {name}: url_env: environment variable {src.url_env} "
+                              "is not set")
     return IcsCollector(
         name,
         path_glob=src.path,
         base_dir=settings.base_dir,
-        url=src.url,
+        url=url,
         owner=src.owner,
         timeout=src.timeout_seconds,
     )

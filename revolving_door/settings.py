@@ -86,21 +86,24 @@ class MatchingSettings(_Section):
 
 
 class IcsSourceSettings(_Section):
-    """`[[sources]] kind = "ics"`: local files (glob; file stem = owner email) or one URL with its owner."""
+    """`[[sources]] kind = "ics"`: local files (glob; file stem = owner email) or one feed with its owner."""
 
     kind: Literal["ics"]
     name: str | None = None
     path: str | None = None
     url: str | None = None
+    url_env: str | None = None
+    """Name of an environment variable holding the feed URL (private feeds carry a secret in the URL)."""
     owner: Email | None = None
     timeout_seconds: PositiveInt = 30
 
     @model_validator(mode="after")
     def _path_or_url(self) -> IcsSourceSettings:
-        if (self.path is None) == (self.url is None):
-            raise ValueError("give exactly one of path (a glob) or url")
-        if self.url is not None and self.owner is None:
-            raise ValueError("url needs owner (the staff member's email)")
+        given = [k for k in ("path", "url", "url_env") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of path (a glob), url or url_env")
+        if self.path is None and self.owner is None:
+            raise ValueError(f"{given[0]} needs owner (the staff member's email)")
         return self
 
 

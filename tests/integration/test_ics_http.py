@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from collectors.ics import IcsCollector
-from revolving_door.errors import AuthError, SourceUnavailableError, ThrottledError
+from collectors.ics import IcsCollector, feed_id
+from revolving_door.errors import AuthError, CollectorError, SourceUnavailableError, ThrottledError
 from revolving_door.model import CalendarRef, TimeWindow
 from tests.fakes.ics_server import IcsServer
 
@@ -51,7 +51,7 @@ def test_feed_calendar_is_the_url_with_its_owner(server: IcsServer, tmp_path: Pa
     """A URL source lists one calendar: the URL, owned by the lower-cased owner."""
     url = server.publish("/cal.ics", feed("A"))
     _, calendar = collector_for(url, tmp_path)
-    assert calendar == CalendarRef(source="feed", owner=OWNER, id=url)
+    assert calendar == CalendarRef(source="feed", owner=OWNER, id=feed_id(url))
 
 
 def test_unchanged_feed_costs_one_304_via_etag(server: IcsServer, tmp_path: Path) -> None:
@@ -156,3 +156,16 @@ def test_check_reports_a_healthy_and_a_refused_feed(server: IcsServer, tmp_path:
     server.errors["/cal.ics"] = (401, {})
     (result,) = collector.check()
     assert not result.ok and "401" in result.advice
+
+
+def test_a_secret_feed_url_never_shows_in_ids_errors_or_warnings(tmp_path: Path) -> None:
+    """A private feed's token (path, query, user:password) appears in no calendar id, error or check line."""
+    secret_url = "http://user:s3cret@127.0.0.1:9/private-TOKEN123/basic.ics?key=TOKEN123"
+    collector = IcsCollector("feed", base_dir=tmp_path, url=secret_url, owner=OWNER)
+    (calendar,) = collector.calendars()
+    with pytest.raises(CollectorError) as info:
+        collector.sync(calendar, None, WINDOW)
+    (check,) = collector.check()
+    shown = " ".join([calendar.id, str(info.value), check.what, check.advice])
+    assert "TOKEN123" not in shown and "s3cret" not in shown
+    assert "127.0.0.1" in str(info.value)

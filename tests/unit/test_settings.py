@@ -86,3 +86,11 @@ def test_postgresql_url_is_accepted(tmp_path: Path) -> None:
     path.write_text('[organization]\ninternal_domains = ["ours.org"]\n'
                     '[store]\nurl = "postgresql+psycopg://rd@db/rd"\n', encoding="utf-8")
     assert load_settings(path).store_url == "postgresql+psycopg://rd@db/rd"
+
+
+def test_an_ics_feed_url_can_come_from_the_environment(tmp_path: Path) -> None:
+    """A private feed's URL can be named by an environment variable; it still needs its owner."""
+    ok = write_settings(tmp_path, '[[sources]]\nkind = "ics"\nurl_env = "FEED_URL"\nowner = "ann@ours.org"\n')
+    assert load_settings(ok).sources[1].url_env == "FEED_URL"  # type: ignore[union-attr]
+    (problem,) = problems(write_settings(tmp_path, '[[sources]]\nkind = "ics"\nurl_env = "FEED_URL"\n'))
+    assert "sources[1]" in problem and "owner" in problem
