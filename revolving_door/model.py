@@ -16,7 +16,12 @@ Severity = Literal["same-day", "within-3-days", "within-window"]
 
 
 def is_internal_address(email: str, internal_domains: Iterable[str]) -> bool:
-    """Whether `email`'s host is one of `internal_domains` or a subdomain of one."""
+    """Whether `email` is one plain address whose host is one of `internal_domains` or a subdomain of one.
+
+    Text that is not a single address (`spy@evil.test,me@ours.org`) is never internal.
+    """
+    if email.count("@") != 1 or any(c in email for c in ",;<>\"\r\n\t "):
+        return False
     host = email.rpartition("@")[2].strip().rstrip(".").lower()
     return any(host == d or host.endswith("." + d) for d in internal_domains)
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import Any
 
 import typer
@@ -69,21 +68,9 @@ def unignore(ctx: typer.Context, domain: str = typer.Argument(..., help="The dom
     typer.echo(f"{clean} no longer ignored")
 
 
-@dataclass
-class _Seen:
-    """What review knows about one unknown domain."""
-
-    domain: str
-    meetings: set[str] = field(default_factory=set)
-    staff: set[str] = field(default_factory=set)
-    titles: list[str] = field(default_factory=list)
-    first: datetime | None = None
-    last: datetime | None = None
-
-
 def unknown_domains(app_ctx: AppContext) -> list[dict[str, Any]]:
     """Unknown external domains seen in meetings, most seen first, each with a suggested partner."""
-    from matching.review import suggest_partner
+    from matching.review import DomainSighting, rank_unknown_domains, suggest_partner
 
     settings = app_ctx.settings
     directory = Directory(app_ctx.store.partners())
@@ -92,7 +79,8 @@ def unknown_domains(app_ctx: AppContext) -> list[dict[str, Any]]:
                               freemail_allow=settings.matching.freemail_allow,
                               ignored_domains=[*settings.matching.ignored_domains,
                                                *app_ctx.store.ignored_domains()])
-    seen: dict[str, _Seen] = {}
+    sightings: list[DomainSighting] = []
+    titles: dict[str, dict[str, str]] = {}
     for event in app_ctx.store.events():
         if event.cancelled:
             continue
@@ -103,20 +91,16 @@ def unknown_domains(app_ctx: AppContext) -> list[dict[str, Any]]:
             if not host or local in resolver.ignored_local_parts or resolver.classify(host) != "unknown":
                 continue
             domain = registrable_domain(host)
-            entry = seen.setdefault(domain, _Seen(domain))
-            if event.key not in entry.meetings and not event.private:
-                entry.titles.append(event.title)
-            entry.meetings.add(event.key)
-            entry.staff.add(event.calendar)
-            entry.first = min(entry.first or event.start, event.start)
-            entry.last = max(entry.last or event.start, event.start)
+            sightings.append(DomainSighting(domain=domain, key=event.key, staff=event.calendar, start=event.start))
+            if not event.private:  # a private meeting's title never reaches the review queue
+                titles.setdefault(domain, {}).setdefault(event.key, event.title)
     rows = []
-    for entry in sorted(seen.values(), key=lambda s: (-len(s.meetings), -len(s.staff), s.domain)):
-        suggestion = suggest_partner(entry.domain, directory, entry.titles)
+    for unknown in rank_unknown_domains(sightings):
+        suggestion = suggest_partner(unknown.domain, directory, list(titles.get(unknown.domain, {}).values()))
         rows.append({
-            "domain": entry.domain, "meetings": len(entry.meetings), "staff": len(entry.staff),
-            "first_seen": entry.first.date().isoformat() if entry.first else None,
-            "last_seen": entry.last.date().isoformat() if entry.last else None,
+            "domain": unknown.domain, "meetings": unknown.meetings, "staff": unknown.staff,
+            "first_seen": unknown.first_seen.date().isoformat(),
+            "last_seen": unknown.last_seen.date().isoformat(),
             "suggestion": suggestion.partner if suggestion else None,
             "score": round(suggestion.score, 1) if suggestion else None,
             "why": suggestion.why if suggestion else None,
