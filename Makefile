@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/python demo/make_calendars.py
 	$(BIN)/revolving-door --config settings.toml partners import demo/partners.csv
 	$(BIN)/revolving-door --config settings.toml sync --once
-	$(BIN)/revolving-door --config settings.toml collisions list
+	COLUMNS=$${COLUMNS:-140} $(BIN)/revolving-door --config settings.toml collisions list
 	@echo "Alerts written:"; ls -1 outbox/*.eml 2>/dev/null | sed 's/^/  /' || echo "  (none)"
 
 test: $(STAMP)
