@@ -53,8 +53,8 @@ class CollisionSettings(_Section):
     """`[collision]`: what counts as close together."""
 
     window_days: PositiveInt = 14
-    severe_days: PositiveInt = 3
-    """Meetings at most this many days apart are flagged `within-3-days` (same day is `same-day`)."""
+    """Meetings whose starts are at most this many days apart collide (severity: same-day under 24 h,
+    within-3-days up to 72 h, else within-window)."""
 
 
 class StoreSettings(_Section):
