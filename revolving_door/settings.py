@@ -185,17 +185,6 @@ SourceSettings = Annotated[
 ]
 
 
-class SmtpSettings(_Section):
-    """SMTP delivery settings (`[notifier]` keys when delivery = "smtp")."""
-
-    host: str
-    port: int = Field(default=587, ge=1, le=65535)
-    security: Literal["starttls", "ssl", "none"] = "starttls"
-    username: str | None = None
-    password_env: str | None = None
-    timeout_seconds: PositiveInt = 30
-
-
 class NotifierSettings(_Section):
     """`[notifier]`: who is told, and how alerts are delivered."""
 
