@@ -48,7 +48,7 @@ WINDOW_DAYS = 14
 # name, domains (first is primary), aliases, parent
 ORGS: list[tuple[str, str, str, str]] = [
     # names that are ordinary English words, acronyms that are words
-    ("Orange", "orange.com;orange.fr", "Orange S.A.", ""),
+    ("Orange", "orange.com;orange-business.com", "Orange S.A.", ""),
     ("Compass Group", "compass-group.com", "Compass", ""),
     ("Target", "target.com", "Target Corporation", ""),
     ("Unity Technologies", "unity.com", "Unity", ""),
