@@ -8,13 +8,18 @@ How a title is matched:
 2. Every partner name and alias is normalised the same way (legal suffixes such as Inc.,
    Ltd, GmbH dropped) and indexed by its rarest token. A title token looks up the index
    exactly, or, if it is long and not an ordinary English word, through a one-deletion
-   neighbourhood (typos: one insertion, deletion, substitution or transposition).
-   Only those few candidate names are aligned against the title and scored with rapidfuzz.
+   neighbourhood (typos: one insertion, deletion, substitution or transposition; a four-letter
+   word only as a letter dropped from a word of a multi-word name; spellings that names fold away,
+   such as "programme" or "Stiftung", are in the neighbourhood too). A name has at most one typo
+   per word, and several only when it is long. Only those few candidate names are aligned against
+   the title and scored with rapidfuzz. Names written as one word match two title words and the
+   reverse ("Techno Serve"); umlauts also match their "ae/oe/ue" spelling.
 3. A match of a name that is also an ordinary English word ("Orange", "Compass", "CARE") counts
    only when it names an organisation: spelt as a name (capitalised; acronyms in capitals)
    *and* in an organisation context — a meeting word next to it ("Orange annual meeting"),
    a preposition of meeting before it ("Meeting with Orange"), a possessive, brackets, a
    legal suffix, or a link to another organisation ("Orange <> Acme"). "Orange juice run" is not.
+   A name that is no English word may be written in lower case in that context ("call with jica").
 4. Overlapping matches keep the longest: "Plan International UK" is not also "Plan International".
 
 Word frequencies come from `data/common_words.tsv` (wordfreq, Zipf scale).
@@ -53,7 +58,13 @@ ABBREVIATIONS: dict[str, str] = {
     # British and other spellings fold to one form
     "organisation": "organization", "organisations": "organizations", "centre": "center",
     "programme": "program", "programmes": "programs", "defence": "defense", "labour": "labor",
+    # the kind of organisation in other languages ("Bosch Stiftung" is the "Bosch Foundation")
+    "stiftung": "foundation", "fondation": "foundation", "fundacion": "foundation", "fondazione": "foundation",
+    "fundacao": "foundation", "stichting": "foundation", "universitat": "university", "universite": "university",
+    "universidad": "university", "universita": "university", "universidade": "university",
 }
+# German umlauts are also written "ae", "oe", "ue" ("Brot für die Welt" ↔ "Brot fuer die Welt").
+_TRANSLITERATIONS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
 # Abbreviations that are also ordinary words ("lost and found") expand in names, never in titles.
 _NAME_ONLY_EXPANSIONS = frozenset({"int", "found", "dep", "nat", "comm", "st", "mt", "gov"})
 
@@ -244,12 +255,17 @@ class TitleMatcher:
         self._vocab: set[str] = set()
         self._acronym_vocab: set[str] = set()
         self._deletes: dict[str, set[str]] = {}
+        # spellings folded away in names ("programme" → "program", "stiftung" → "foundation") still attract typos
+        self._spelt: dict[str, str] = {}
         self._joined: dict[str, list[_Variant]] = {}
         doc_freq: dict[str, int] = {}
         prepared: list[tuple[str, str, str, tuple[str, ...], bool, tuple[bool, ...]]] = []
         for p in directory.partners:
             seen: set[tuple[str, ...]] = set()
-            for label, text in [("name", p.name), *(("alias", a) for a in p.aliases)]:
+            texts = [("name", p.name), *(("alias", a) for a in p.aliases)]
+            texts += [(label, t.translate(_TRANSLITERATIONS)) for label, t in texts if t != t.translate(
+                _TRANSLITERATIONS)]
+            for label, text in texts:
                 toks = self._name_tokens(text)
                 if not toks or toks in seen:
                     continue
@@ -260,6 +276,11 @@ class TitleMatcher:
                 prepared.append((p.name, label, text, toks, acronym, capitals))
                 for t in set(toks):
                     doc_freq[t] = doc_freq.get(t, 0) + 1
+                for tok in tokenize(text):
+                    raw = _fold(tok.surface)
+                    if (raw != tok.norm and raw.isalpha() and " " not in tok.norm and len(raw) >= self.typo_min_length
+                            and 10 * len(raw) >= 7 * len(tok.norm)):  # other spellings, not abbreviations
+                        self._spelt.setdefault(raw, tok.norm)
         for partner, label, text, toks, acronym, capitals in prepared:
             anchor = min(toks, key=lambda t: (doc_freq[t], -len(t)))
             common = all(self._zipf(t) >= self.ambiguous_zipf for t in toks)
@@ -269,9 +290,10 @@ class TitleMatcher:
             self._vocab.update(toks)
             if acronym:
                 self._acronym_vocab.add(toks[0])
-            if 2 <= len(toks) <= 3:
+            if 2 <= len(toks) <= 3 or (len(toks) == 1 and not acronym and len(toks[0]) >= 2 * self.typo_min_length):
+                # names written as one word, and one-word names written as two ("Techno Serve")
                 self._joined.setdefault("".join(toks), []).append(v)
-        for word in self._vocab:
+        for word in self._vocab | self._spelt.keys():
             if len(word) >= self.typo_min_length and word not in self._acronym_vocab and word.isalpha():
                 for d in {word, *_deletions(word)}:
                     self._deletes.setdefault(d, set()).add(word)
@@ -295,11 +317,14 @@ class TitleMatcher:
         return list(self._cached(text))
 
     def _word_options_uncached(self, w: str) -> dict[str, int]:
-        """Vocabulary words one typo away from `w`: 1, or 2 when `w` is itself an English word."""
-        if not w.isalpha():
+        """Vocabulary words one typo away from `w`: 1, or 2 when `w` is itself an English word, or 3 when `w`
+        is shorter than `typo_min_length` (a letter dropped from a longer word)."""
+        if not w.isalpha() or len(w) < self.typo_min_length - 1:
             return {}
-        weight = 2 if self._zipf(w) >= self.ambiguous_zipf else 1
-        return {cand: weight for cand in self._fuzzy(w)}
+        english = self._zipf(w) >= self.ambiguous_zipf
+        if len(w) < self.typo_min_length:
+            return {} if english else {cand: 3 for cand in self._fuzzy(w) if len(cand) > len(w)}
+        return {cand: 2 if english else 1 for cand in self._fuzzy(w)}
 
     def _fuzzy(self, word: str) -> set[str]:
         """Vocabulary words within one edit of `word` (which is not itself in the vocabulary)."""
@@ -307,7 +332,7 @@ class TitleMatcher:
         for d in {word, *_deletions(word)}:
             for cand in self._deletes.get(d, ()):
                 if OSA.distance(word, cand, score_cutoff=1) <= 1:
-                    out.add(cand)
+                    out.add(self._spelt.get(cand, cand))
         return out
 
     def _match(self, text: str) -> tuple[PartnerMatch, ...]:
@@ -321,14 +346,22 @@ class TitleMatcher:
             for w in toks[i].norm.split():
                 words.append((w, i))
         lowercase_title = not any(c.isupper() for c in text)
-        options: list[dict[str, int]] = []  # per word position: vocab word → edits
+        # per word position: vocab word → 0 (exact), 1 (typo), 2 (typo that is an English word, only in names
+        # of 3+ words) or 3 (typo in a short word, only in names of 2+ words: "Digital Gren")
+        options: list[dict[str, int]] = []
         for w, i in words:
             if w in self._vocab:
-                options.append({w: 0})
-            elif len(w) >= self.typo_min_length and not toks[i].all_caps:
-                options.append(self._word_options(w))
+                opts = {w: 0}
+            elif len(w) >= self.typo_min_length - 1 and not toks[i].all_caps:
+                opts = dict(self._word_options(w))
             else:
-                options.append({})
+                opts = {}
+            raw = _fold(toks[i].surface).replace(".", "")
+            if raw != w and " " not in toks[i].norm and raw.isalpha():
+                # an abbreviation that is really a typo of a name's word: "Peace Corp" for "Peace Corps"
+                for cand in self._fuzzy(raw) if len(raw) >= self.typo_min_length - 1 else ():
+                    opts.setdefault(cand, 1 if len(raw) >= self.typo_min_length else 3)
+            options.append(opts)
         hits: list[_Hit] = []
         for pos, opts in enumerate(options):
             for vocab_word in opts:
@@ -337,13 +370,16 @@ class TitleMatcher:
                     start = pos - k
                     if start < 0 or start + len(v.tokens) > len(words):
                         continue
-                    edits = 0
+                    edits = english = 0
                     for j, vt in enumerate(v.tokens):
                         e = options[start + j].get(vt)
-                        if e is None or (e == 2 and len(v.tokens) < 3):
+                        if e is None or (e == 2 and len(v.tokens) < 3) or (e == 3 and len(v.tokens) < 2):
                             break
                         edits += min(e, 1)
+                        english += e == 2
                     else:
+                        if english > 1:
+                            continue
                         hit = self._accept(v, toks, words, start, start + len(v.tokens) - 1, edits,
                                            lowercase_title)
                         if hit is not None:
@@ -377,9 +413,10 @@ class TitleMatcher:
         span_tokens = sorted({words[p][1] for p in range(first, last + 1)})
         surfaces = [toks[i] for i in span_tokens]
         n = len(v.tokens)
-        if edits > max(1, n // 2):
-            return None
         chars = sum(len(t) for t in v.tokens)
+        # one typo per word at most; long names of several words may have several ("Wordl Visiin International")
+        if edits > max(1, min(n, chars // 7)):
+            return None
         score = round(100.0 * (1 - edits / max(chars, 1)), 1)
         if score < self.threshold:
             return None
@@ -392,15 +429,23 @@ class TitleMatcher:
             if len(v.tokens[0]) <= 2 or zipf >= self.exact_case_zipf:
                 if not tok.all_caps:
                     return None
-            elif not lowercase_title and not any(c.isupper() for c in tok.surface):
+            elif not lowercase_title and not any(c.isupper() for c in tok.surface) and not self._plain_lower(
+                    v.tokens[0], toks, span_tokens):
                 return None
             if zipf >= self.ambiguous_zipf and not self._in_context(toks, span_tokens):
+                return None
+        elif joined and n == 1 and len(surfaces) > 1:
+            # a one-word name written as words ("Techno Serve"): each capitalised; ordinary words need context
+            if not all(t.capitalised for t in surfaces):
+                return None
+            if all(self._zipf(t.norm) >= self.ambiguous_zipf for t in surfaces) and not self._in_context(
+                    toks, span_tokens):
                 return None
         elif n == 1 or (v.common and n <= 2):
             # written as a name: capitalised wherever the directory capitalises it
             if not lowercase_title and not all(
                 t.capitalised or not cap for t, cap in zip(surfaces, v.capitals, strict=False)
-            ):
+            ) and not (n == 1 and edits == 0 and self._plain_lower(v.tokens[0], toks, span_tokens)):
                 return None
             if n == 1:
                 ambiguous = edits == 0 and self._zipf(v.tokens[0]) >= self.ambiguous_zipf
@@ -413,6 +458,11 @@ class TitleMatcher:
             if needs_context and not self._in_context(toks, span_tokens):
                 return None
         return _Hit(v, span_tokens[0], span_tokens[-1], score, edits)
+
+    def _plain_lower(self, word: str, toks: list[Token], span: list[int]) -> bool:
+        """Whether a name written in lower case in a capitalised title still names it: a word of 4+ letters
+        that is no English word ("flutterwave", "jica"), where the title shows an organisation."""
+        return len(word) >= 4 and self._zipf(word) < self.ambiguous_zipf and self._in_context(toks, span)
 
     @staticmethod
     def _in_context(toks: list[Token], span: list[int]) -> bool:
