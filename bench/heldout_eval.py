@@ -493,7 +493,9 @@ class Mentions:
     def _typo(self, org: Org) -> str | None:
         text = org.name
         words = text.split()
-        eligible = [i for i, w in enumerate(words) if len(w) >= 5 and w.isalpha() and w.lower() not in GENERIC_SKIP]
+        # acronyms are not typo'd: a misspelt acronym ("UNCHR") may be another body's
+        eligible = [i for i, w in enumerate(words)
+                    if len(w) >= 5 and w.isalpha() and not w.isupper() and w.lower() not in GENERIC_SKIP]
         if not eligible:
             return None
         edits = 2 if len(eligible) >= 2 and len(text) >= 14 and self.rng.random() < 0.3 else 1
